@@ -1,0 +1,125 @@
+"""``deepfake-dct``: detect, train, export. Heavy modules load inside their subcommand only, so
+``deepfake-dct detect`` never imports TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+#: Extensions picked up when a folder is given (files named explicitly are always tried, by content).
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def expand_paths(items: Sequence[str]) -> Iterator[Path]:
+    """Files as given; folders walked recursively for image files; globs expanded (sorted)."""
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
+        elif not path.exists() and glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            yield from (Path(m) for m in matches) if matches else [path]
+        else:
+            yield path
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from detector import Detector, DetectorOptions, ImageError, ModelFileError
+
+    try:
+        detector = Detector.from_file(
+            args.model, DetectorOptions(num_threads=args.threads, threshold=args.threshold)
+        )
+    except (ModelFileError, ImportError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+    failures = 0
+    with detector:
+        for path in expand_paths(args.paths):
+            try:
+                result = detector.detect(path)
+            except ImageError as e:
+                failures += 1
+                if args.json:
+                    print(json.dumps({"path": str(path), "error": str(e)}), flush=True)
+                else:
+                    print(f"{path}\tERROR\t{e}", flush=True)
+                continue
+            if args.json:
+                record = {"path": str(path), "label": result.label,
+                          "p_fake": round(result.p_fake, 6), "threshold": result.threshold}
+                print(json.dumps(record), flush=True)
+            else:
+                print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}", flush=True)
+    return 1 if failures else 0
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter hides the lines that matter; errors still print."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _train(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from training.train import main as train_main
+
+    return train_main(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from export.convert import main as export_main
+
+    return export_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepfake-dct", description="Detect GAN-generated images from their DCT spectrum."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("detect", help="classify images as real or fake")
+    p.add_argument("paths", nargs="+", help="image files, folders (recursive) or glob patterns")
+    p.add_argument("--model", help=".tflite model file (default: the bundled model)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--threshold", type=float, default=None, help="override the model's threshold")
+    p.set_defaults(func=_detect)
+
+    p = sub.add_parser("train", help="train a model on a folder with real/ and fake/ subfolders")
+    _add_train_arguments(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="convert a trained model to TFLite and prove parity")
+    _add_export_arguments(p)
+    p.set_defaults(func=_export)
+    return parser
+
+
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from training.options import add_arguments
+
+    add_arguments(p)
+
+
+def _add_export_arguments(p: argparse.ArgumentParser) -> None:
+    from export.options import add_arguments
+
+    add_arguments(p)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

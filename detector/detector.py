@@ -1,0 +1,197 @@
+"""The runtime: a TFLite model file in, a verdict per image out. numpy, Pillow and a TFLite interpreter."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from detector._interpreter import load_interpreter_class
+from detector.images import DEFAULT_MAX_PIXELS, ImageInput, decode_rgb
+from detector.model_file import ModelFileError, ModelSpec, read_spec
+
+LABELS = ("real", "fake")
+DEFAULT_MODEL = "default.tflite"
+
+
+def default_model_path() -> Path:
+    """The model bundled with the package."""
+    return Path(str(resources.files("detector") / "models" / DEFAULT_MODEL))
+
+
+@dataclass(frozen=True)
+class DetectorOptions:
+    """How a :class:`Detector` runs. Every field has a default; pass only what you change."""
+
+    num_threads: int | None = None
+    """Interpreter threads; None lets the interpreter choose."""
+    threshold: float | None = None
+    """p_fake at or above this is labelled "fake"; None uses the threshold recorded in the model."""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Images with more pixels are refused before decoding (decompression-bomb guard)."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One image's verdict. 0 = real, 1 = fake, everywhere."""
+
+    label: str
+    """"real" or "fake"."""
+    p_fake: float
+    """The model's probability that the image is fake, in [0, 1]."""
+    threshold: float
+    """The threshold p_fake was compared with."""
+
+    @property
+    def is_fake(self) -> bool:
+        return self.label == "fake"
+
+
+class Detector:
+    """Classifies images as real or GAN-generated from their DCT spectrum.
+
+    Use :meth:`from_file`. One Detector may be shared between threads: inference is serialised by a
+    lock, since a TFLite interpreter is not thread-safe. For parallel throughput, make one per thread.
+    """
+
+    def __init__(self, model_bytes: bytes, options: DetectorOptions | None = None, name: str = "") -> None:
+        self.options = options or DetectorOptions()
+        self.model_name = name
+        self.model_size_bytes = len(model_bytes)
+        self.spec: ModelSpec = read_spec(model_bytes)
+        interpreter_class, self.backend = load_interpreter_class()
+        try:
+            self._interpreter = interpreter_class(
+                model_content=model_bytes, num_threads=self.options.num_threads
+            )
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise ModelFileError(f"The TFLite interpreter cannot load this model ({e}).") from e
+        self._lock = threading.Lock()
+        self._inputs = self._match_inputs()
+        outputs = self._interpreter.get_output_details()
+        if len(outputs) != 1 or int(np.prod(outputs[0]["shape"])) != 1:
+            raise ModelFileError(
+                f"Expected a model with one output holding p_fake, got outputs "
+                f"{[list(o['shape']) for o in outputs]}."
+            )
+        self._output = outputs[0]
+        threshold = self.options.threshold
+        self.threshold = self.spec.threshold if threshold is None else float(threshold)
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike | None = None,
+        options: DetectorOptions | None = None,
+        *,
+        num_threads: int | None = None,
+    ) -> "Detector":
+        """Loads a ``.tflite`` model exported by ``deepfake-dct export`` (the bundled one by default).
+
+        Raises:
+          ModelFileError: the file is missing, truncated, or not a deepfake-dct model.
+        """
+        path = Path(path) if path is not None else default_model_path()
+        if num_threads is not None:
+            options = DetectorOptions(**{**vars(options or DetectorOptions()), "num_threads": num_threads})
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ModelFileError(f"{path}: cannot read the model file ({e.strerror or e}).") from e
+        try:
+            return cls(data, options, name=path.name)
+        except ModelFileError as e:
+            raise ModelFileError(f"{path}: {e}") from e
+
+    def _match_inputs(self) -> dict[str, dict]:
+        """Maps the spec's input names to the interpreter's input tensors, checking their shapes."""
+        details = self._interpreter.get_input_details()
+        names = self.spec.input_names
+        if len(details) != len(names):
+            raise ModelFileError(f"Expected a model with {len(names)} input(s) {names}, got {len(details)}.")
+        if len(names) == 1:
+            matched = {names[0]: details[0]}
+        else:
+            matched = {}
+            for name in names:
+                hits = [d for d in details if name in d["name"]]
+                if len(hits) != 1:
+                    raise ModelFileError(f"Expected one model input named like {name!r}, got {len(hits)}.")
+                matched[name] = hits[0]
+        expected = [1, self.spec.policy.height, self.spec.policy.width, 3]
+        for name, d in matched.items():
+            if list(d["shape"]) != expected:
+                raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {list(d['shape'])}.")
+        return matched
+
+    # --- the pipeline, step by step -------------------------------------------------------------
+
+    def fit_image(self, image: ImageInput, bgr: bool = False) -> np.ndarray:
+        """Decodes any input and applies the model's image-to-input policy: (H, W, 3) uint8 RGB."""
+        rgb = decode_rgb(image, bgr=bgr, max_pixels=self.options.max_pixels)
+        return self.spec.policy.apply(rgb)
+
+    def preprocess(self, image: ImageInput, bgr: bool = False) -> dict[str, np.ndarray]:
+        """The network's float32 inputs, by name, exactly as they are fed (before quantization)."""
+        return self.spec.make_inputs(self.fit_image(image, bgr=bgr))
+
+    def predict(self, inputs: dict[str, np.ndarray]) -> float:
+        """p_fake for preprocessed inputs: quantize if the model is integer, invoke, dequantize."""
+        with self._lock:
+            for name, detail in self._inputs.items():
+                self._interpreter.set_tensor(detail["index"], _quantize(inputs[name][None], detail))
+            self._interpreter.invoke()
+            raw = self._interpreter.get_tensor(self._output["index"])
+        return float(np.clip(_dequantize(raw, self._output).reshape(()), 0.0, 1.0))
+
+    def detect(self, image: ImageInput, bgr: bool = False) -> Detection:
+        """Classifies one image: a path, encoded bytes, a PIL image, or a uint8 array.
+
+        Args:
+          image: the image. Arrays are RGB unless ``bgr`` is set (OpenCV frames).
+          bgr: the array is in OpenCV's BGR order.
+
+        Raises:
+          ImageError: the image cannot be read, or is smaller than the model's input.
+        """
+        p_fake = self.predict(self.preprocess(image, bgr=bgr))
+        label = LABELS[int(p_fake >= self.threshold)]
+        return Detection(label=label, p_fake=p_fake, threshold=self.threshold)
+
+    def detect_many(self, images: Iterable[ImageInput], bgr: bool = False) -> list[Detection]:
+        """Classifies several images; raises on the first that cannot be read."""
+        return [self.detect(image, bgr=bgr) for image in images]
+
+    def close(self) -> None:
+        self._interpreter = None
+
+    def __enter__(self) -> "Detector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return x.astype(np.float32)
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(dtype)
+    q = np.rint(x / np.float32(scale)) + zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def _dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
+    if detail["dtype"] == np.float32:
+        return q.astype(np.float32)
+    scale, zero_point = detail["quantization"]
+    return (q.astype(np.float32) - zero_point) * np.float32(scale)

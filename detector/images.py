@@ -1,0 +1,240 @@
+"""Decoding and the image-to-input policy: any image a user has -> the RGB array the model reads.
+
+Every failure here is an :class:`ImageError` with a sentence a person can act on; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+#: Refuse images with more pixels than this before decoding them (a 30000x30000 PNG of a few KB
+#: would otherwise take 2.7 GB to decode). 64 MP covers every phone camera.
+DEFAULT_MAX_PIXELS = 64_000_000
+#: Refuse files larger than this before reading them.
+DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+
+# The resampling filters a policy may name, to Pillow's.
+_RESAMPLE = {
+    "area": Image.Resampling.BOX,
+    "lanczos": Image.Resampling.LANCZOS,
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+}
+
+
+class ImageError(ValueError):
+    """An input that cannot become a model input; the message says why."""
+
+
+class ImageTooSmallError(ImageError):
+    """The image is smaller than the model's input: it is never upsampled to fit."""
+
+
+@dataclass(frozen=True)
+class InputPolicy:
+    """How an image of any size becomes the model's (height, width) input. Recorded in the model file.
+
+    The policy must match how the model's training images were made: a model trained on thumbnails
+    downscaled from large faces reads the spectrum that such a downscale leaves, so a large image is
+    centre-cropped to the input's aspect ratio and downscaled with the same filter. An image smaller
+    than the input is refused: upsampling would paint exactly the grid the model looks for.
+    """
+
+    height: int = 128
+    """Model input height in pixels."""
+    width: int = 128
+    """Model input width in pixels."""
+    resample: str = "area"
+    """Filter for downscaling larger images: one of "area", "lanczos", "bicubic", "bilinear"."""
+    jpeg_quality: int = 0
+    """If not 0, the fitted image is re-encoded as JPEG at this quality (4:2:0, libjpeg's tables via
+    Pillow), as every training image was: a PNG and a JPEG of one face then reach the network with
+    the same compression history, and a model cannot learn "lossless means real"."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.jpeg_quality <= 100:
+            raise ValueError(f"Expected jpeg_quality in 0..100 (0 = off), got {self.jpeg_quality}.")
+        if self.height < 8 or self.width < 8:
+            raise ValueError(f"Expected an input size of at least 8x8, got {self.height}x{self.width}.")
+        if self.resample not in _RESAMPLE:
+            raise ValueError(f"Expected resample in {sorted(_RESAMPLE)}, got {self.resample!r}.")
+
+    def to_dict(self) -> dict:
+        return {
+            "height": self.height,
+            "width": self.width,
+            "resample": self.resample,
+            "jpeg_quality": self.jpeg_quality,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InputPolicy":
+        return cls(
+            height=int(d["height"]),
+            width=int(d["width"]),
+            resample=str(d["resample"]),
+            jpeg_quality=int(d.get("jpeg_quality", 0)),
+        )
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> (height, width, 3) uint8: fit, then the JPEG step if any."""
+        fitted = self.fit(rgb)
+        return jpeg_roundtrip(fitted, self.jpeg_quality) if self.jpeg_quality else fitted
+
+    def fit(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> (height, width, 3) uint8: centre crop to aspect, then downscale."""
+        h, w = rgb.shape[:2]
+        if h < self.height or w < self.width:
+            raise ImageTooSmallError(
+                f"Expected an image of at least {self.width}x{self.height} pixels, got {w}x{h}; "
+                "it is not upsampled, since resampling would change the frequencies the model reads."
+            )
+        if (h, w) == (self.height, self.width):
+            return rgb
+        # Largest centred crop with the input's aspect ratio (integer arithmetic, no float drift).
+        crop_h, crop_w = h, w
+        if h * self.width > w * self.height:
+            crop_h = max(self.height, w * self.height // self.width)
+        else:
+            crop_w = max(self.width, h * self.width // self.height)
+        top, left = (h - crop_h) // 2, (w - crop_w) // 2
+        cropped = rgb[top : top + crop_h, left : left + crop_w]
+        if (crop_h, crop_w) == (self.height, self.width):
+            return np.ascontiguousarray(cropped)
+        resized = Image.fromarray(cropped).resize(
+            (self.width, self.height), resample=_RESAMPLE[self.resample]
+        )
+        return np.asarray(resized)
+
+
+def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encodes an RGB uint8 array as JPEG (4:2:0) at ``quality`` and decodes it again."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=int(quality), subsampling="4:2:0")
+    buffer.seek(0)
+    with Image.open(buffer) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _describe(source: ImageInput) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__name__}>"
+
+
+def open_image(source: ImageInput, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Image.Image:
+    """Opens a path or bytes lazily (header only), decoding by content, never by file extension."""
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{path}: no such file.")
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise ImageError(f"{path}: file is {size:,} bytes, over the limit of {max_file_bytes:,}.")
+        data = path.read_bytes()
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > max_file_bytes:
+            raise ImageError(f"Data is {len(data):,} bytes, over the limit of {max_file_bytes:,}.")
+    else:
+        raise ImageError(
+            "Expected a path, bytes, a PIL image or a numpy array, "
+            f"got {type(source).__name__}."
+        )
+    if not data:
+        raise ImageError(f"{_describe(source)}: the file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{_describe(source)}: not an image Pillow can read ({e}).") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{_describe(source)}: cannot read the image ({e}).") from e
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> RGB, keeping what a viewer would see."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit (or 32-bit integer) samples: map 0..65535 onto 0..255.
+        wide = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    if mode == "F":
+        grey = np.clip(np.rint(np.asarray(im, dtype=np.float64)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    return im.convert("RGB")
+
+
+def decode_rgb(
+    source: ImageInput,
+    bgr: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> np.ndarray:
+    """Any supported input -> (H, W, 3) uint8 RGB, EXIF orientation applied, first frame if animated.
+
+    Args:
+      source: a path, encoded bytes, a PIL image, or a uint8 numpy array of shape (H, W), (H, W, 1),
+        (H, W, 3) or (H, W, 4).
+      bgr: the numpy array is in OpenCV's BGR(A) order (ignored for other inputs, which carry their
+        own colour meaning).
+      max_pixels: refuse larger images before decoding them.
+
+    Raises:
+      ImageError: the input cannot be read; the message says why.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source, bgr)
+    im = open_image(source, max_file_bytes)
+    width, height = im.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{_describe(source)}: {width}x{height} is {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,}; refused before decoding."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if getattr(im, "is_animated", False):
+                im.seek(0)
+            im.load()
+            im = ImageOps.exif_transpose(im) or im
+            rgb = _to_rgb(im)
+            return np.array(rgb, dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{_describe(source)}: cannot decode the image ({e}).") from e
+
+
+def _array_to_rgb(array: np.ndarray, bgr: bool) -> np.ndarray:
+    if array.dtype != np.uint8:
+        raise ImageError(f"Expected a uint8 array, got dtype {array.dtype}.")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 2:
+        return np.ascontiguousarray(np.repeat(array[:, :, None], 3, axis=2))
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ImageError(f"Expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, got {array.shape}.")
+    rgb = array[:, :, :3]
+    if bgr:
+        rgb = rgb[:, :, ::-1]
+    return np.ascontiguousarray(rgb)

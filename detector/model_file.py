@@ -1,0 +1,256 @@
+"""What a detector model file carries besides the network: read (here) and written (by ``export``).
+
+A ``.tflite`` file is a FlatBuffer whose root ``Model`` table has a ``metadata`` vector of
+``(name, buffer index)`` pairs -- the slot TFLite itself uses for its own metadata. The exporter adds
+two entries: ``deepfake_dct.json`` (the input definition, policy, labels, threshold, provenance) and
+``deepfake_dct.normalisation`` (float32 mean then std). This module reads them with ``struct`` alone,
+so the runtime needs no FlatBuffers or TensorFlow package, and one file is all a user copies.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
+from detector.images import InputPolicy
+
+METADATA_NAME = "deepfake_dct.json"
+NORMALISATION_NAME = "deepfake_dct.normalisation"
+#: Bumped when the metadata changes in a way an older runtime cannot read.
+FORMAT_VERSION = 1
+#: What the network reads: the log-DCT spectrum, the pixels (the paper's baseline), or both, as
+#: named inputs of the network.
+REPRESENTATIONS = ("log_dct", "pixels", "log_dct+pixels")
+
+
+class ModelFileError(ValueError):
+    """A model file this runtime cannot use; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything besides the weights that turns an image into this model's verdict."""
+
+    policy: InputPolicy
+    """How an image of any size becomes the model's input."""
+    normalisation: Normalisation | None
+    """Per-coefficient log-DCT statistics of the training split (None for a pixels-only model)."""
+    representation: str = "log_dct"
+    """One of REPRESENTATIONS: the network's named inputs, joined by "+"."""
+    log_eps: float = DEFAULT_LOG_EPS
+    """eps in log(|DCT| + eps)."""
+    threshold: float = 0.5
+    """p_fake at or above this is labelled "fake"; chosen on the validation split."""
+    architecture: str = ""
+    """Name of the model-building function that made the network."""
+    provenance: str = ""
+    """A short line: what it was trained on, and how."""
+    extra: dict = field(default_factory=dict)
+    """Free-form facts (e.g. held-out metrics) shown to users, never used to compute."""
+
+    def __post_init__(self) -> None:
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(
+                f"Expected representation in {REPRESENTATIONS}, got {self.representation!r}."
+            )
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
+        expected = (self.policy.height, self.policy.width, 3)
+        if "log_dct" in self.input_names and self.normalisation is None:
+            raise ValueError("Expected normalisation statistics for a log_dct input.")
+        if self.normalisation is not None and self.normalisation.mean.shape != expected:
+            raise ValueError(
+                f"Expected normalisation of shape {expected}, got {self.normalisation.mean.shape}."
+            )
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(self.representation.split("+"))
+
+    def make_inputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
+        """The network's inputs, by name, for a (height, width, 3) uint8 RGB image (already fitted
+        by :attr:`policy`). Training and the runtime both call this."""
+        inputs = {}
+        for name in self.input_names:
+            if name == "log_dct":
+                inputs[name] = self.normalisation.apply(log_dct(rgb, self.log_eps))
+            else:
+                inputs[name] = pixel_input(rgb)
+        return inputs
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "representation": self.representation,
+            "log_eps": self.log_eps,
+            "policy": self.policy.to_dict(),
+            "labels": {"0": "real", "1": "fake"},
+            "output": "p_fake",
+            "threshold": self.threshold,
+            "architecture": self.architecture,
+            "provenance": self.provenance,
+            "extra": self.extra,
+        }
+
+    def normalisation_bytes(self) -> bytes:
+        n = self.normalisation
+        if n is None:
+            return b""
+        return n.mean.astype("<f4").tobytes() + n.std.astype("<f4").tobytes()
+
+    @classmethod
+    def from_json(cls, meta: dict, normalisation: Normalisation | None) -> "ModelSpec":
+        """The spec from its JSON metadata and its statistics.
+
+        Raises:
+          ModelFileError: the metadata is from a newer format, incomplete, or invalid.
+        """
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"Expected model metadata format {FORMAT_VERSION} or older, got {version!r}; "
+                "upgrade deepfake-dct to use this model."
+            )
+        try:
+            return cls(
+                policy=InputPolicy.from_dict(meta["policy"]),
+                normalisation=normalisation,
+                representation=meta["representation"],
+                log_eps=float(meta["log_eps"]),
+                threshold=float(meta["threshold"]),
+                architecture=str(meta.get("architecture", "")),
+                provenance=str(meta.get("provenance", "")),
+                extra=dict(meta.get("extra", {})),
+            )
+        except (KeyError, TypeError) as e:
+            raise ModelFileError(f"Model metadata is incomplete or malformed ({e!r}).") from e
+        except ValueError as e:
+            raise ModelFileError(f"Model metadata is invalid ({e}).") from e
+
+
+def _normalisation_from_blob(blob: bytes, policy: InputPolicy) -> Normalisation | None:
+    if not blob:
+        return None
+    shape = (policy.height, policy.width, 3)
+    count = int(np.prod(shape))
+    if len(blob) != 2 * 4 * count:
+        raise ModelFileError(
+            f"Expected {2 * 4 * count} bytes of normalisation statistics for input {shape}, "
+            f"got {len(blob)}."
+        )
+    values = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    return Normalisation.from_dict({"shape": shape, "mean": values[:count], "std": values[count:]})
+
+
+# --- A minimal, bounds-checked FlatBuffer reader for Model.metadata ------------------------------
+
+# Field indices in the TFLite schema (tensorflow/compiler/mlir/lite/schema/schema.fbs).
+_MODEL_BUFFERS, _MODEL_METADATA = 4, 6
+_METADATA_NAME, _METADATA_BUFFER = 0, 1
+_BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def _unpack(self, fmt: str, pos: int):
+        size = struct.calcsize(fmt)
+        if pos < 0 or pos + size > len(self.data):
+            raise ModelFileError("Model file is truncated or not a TFLite FlatBuffer.")
+        return struct.unpack_from(fmt, self.data, pos)[0]
+
+    def field_pos(self, table: int, index: int) -> int | None:
+        vtable = table - self._unpack("<i", table)
+        vtable_size = self._unpack("<H", vtable)
+        slot = 4 + 2 * index
+        if slot >= vtable_size:
+            return None
+        offset = self._unpack("<H", vtable + slot)
+        return table + offset if offset else None
+
+    def deref(self, pos: int) -> int:
+        return pos + self._unpack("<I", pos)
+
+    def vector(self, table: int, index: int) -> tuple[int, int]:
+        """(position of first element, length); (0, 0) when absent."""
+        pos = self.field_pos(table, index)
+        if pos is None:
+            return 0, 0
+        start = self.deref(pos)
+        return start + 4, self._unpack("<I", start)
+
+    def table_at(self, elements: int, i: int) -> int:
+        return self.deref(elements + 4 * i)
+
+    def string(self, table: int, index: int) -> str:
+        start, length = self.vector(table, index)
+        if start + length > len(self.data):
+            raise ModelFileError("Model file is truncated or not a TFLite FlatBuffer.")
+        return self.data[start : start + length].decode("utf-8", errors="replace")
+
+    def scalar(self, table: int, index: int, fmt: str, default=0):
+        pos = self.field_pos(table, index)
+        return default if pos is None else self._unpack(fmt, pos)
+
+
+def read_metadata(model_bytes: bytes) -> dict[str, bytes]:
+    """All ``Model.metadata`` entries of a ``.tflite`` file, by name.
+
+    Raises:
+      ModelFileError: the bytes are not a TFLite FlatBuffer.
+    """
+    if len(model_bytes) < 8 or model_bytes[4:8] != b"TFL3":
+        raise ModelFileError("Expected a TFLite model (FlatBuffer with identifier 'TFL3').")
+    r = _Reader(model_bytes)
+    model = r.deref(0)
+    buffers, n_buffers = r.vector(model, _MODEL_BUFFERS)
+    entries, n_entries = r.vector(model, _MODEL_METADATA)
+    out: dict[str, bytes] = {}
+    for i in range(n_entries):
+        entry = r.table_at(entries, i)
+        name = r.string(entry, _METADATA_NAME)
+        index = r.scalar(entry, _METADATA_BUFFER, "<I")
+        if index >= n_buffers:
+            raise ModelFileError(f"Model metadata {name!r} points past the buffer table.")
+        buf = r.table_at(buffers, index)
+        start, length = r.vector(buf, _BUFFER_DATA)
+        if length == 0:  # Large models keep buffers after the FlatBuffer, by offset and size.
+            start = r.scalar(buf, _BUFFER_OFFSET, "<Q")
+            length = r.scalar(buf, _BUFFER_SIZE, "<Q")
+        if start + length > len(model_bytes):
+            raise ModelFileError("Model file is truncated: a metadata buffer runs past its end.")
+        out[name] = bytes(model_bytes[start : start + length])
+    return out
+
+
+def read_spec(model_bytes: bytes) -> ModelSpec:
+    """The detector's :class:`ModelSpec` embedded in a ``.tflite`` file.
+
+    Raises:
+      ModelFileError: not a TFLite file, or a TFLite file without detector metadata.
+    """
+    entries = read_metadata(model_bytes)
+    if METADATA_NAME not in entries:
+        raise ModelFileError(
+            "Expected a deepfake-dct model: this TFLite file has no deepfake_dct metadata "
+            "(export models with `deepfake-dct export`)."
+        )
+    try:
+        meta = json.loads(entries[METADATA_NAME].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"Model metadata is not valid JSON ({e}).") from e
+    if not isinstance(meta, dict):
+        raise ModelFileError("Model metadata is not a JSON object.")
+    try:
+        policy = InputPolicy.from_dict(meta["policy"])
+        normalisation = _normalisation_from_blob(entries.get(NORMALISATION_NAME, b""), policy)
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, ModelFileError):
+            raise
+        raise ModelFileError(f"Model metadata is invalid ({e!r}).") from e
+    return ModelSpec.from_json(meta, normalisation)

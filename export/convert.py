@@ -1,0 +1,181 @@
+"""``deepfake-dct export``: a trained run -> ``.tflite`` variants that carry their own metadata, each
+scored against the Keras model on the held-out split before it is written.
+
+Only TFLite builtin ops are allowed (no Flex / SELECT_TF_OPS), so every file runs on ai-edge-litert on
+a Raspberry Pi. A variant whose accuracy moves more than ``--max-accuracy-drop`` points from Keras is
+not written, and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema
+from tensorflow.lite.tools import flatbuffer_utils
+
+from detector.detector import Detector
+from detector.images import ImageError
+from detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
+from export.options import VARIANTS
+from training import metrics, rundir
+from training.data import Split, atomic_write_bytes, atomic_write_json, load_example
+
+
+def convert(model, variant: str, representative: Callable[[], Iterator[list]] | None = None) -> bytes:
+    """Keras model -> TFLite flatbuffer bytes for one variant (builtin ops only)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"Expected a variant in {VARIANTS}, got {variant!r}.")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "int8":
+        if representative is None:
+            raise ValueError("Expected a representative dataset for full-integer int8.")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def embed_spec(tflite: bytes, spec: ModelSpec) -> bytes:
+    """Adds the spec as two ``Model.metadata`` entries (see ``detector.model_file``)."""
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite))
+    entries = [
+        (METADATA_NAME, json.dumps(spec.to_json(), sort_keys=True).encode("utf-8")),
+        (NORMALISATION_NAME, spec.normalisation_bytes()),
+    ]
+    ours = {METADATA_NAME, NORMALISATION_NAME}
+    model.metadata = [m for m in (model.metadata or []) if _text(m.name) not in ours]
+    for name, payload in entries:
+        if not payload:
+            continue
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(payload, dtype=np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = name
+        entry.buffer = len(model.buffers) - 1
+        model.metadata.append(entry)
+    return flatbuffer_utils.convert_object_to_bytearray(model)
+
+
+def _text(name) -> str:
+    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
+
+
+def held_out_examples(split: Split, spec: ModelSpec, name: str = "test"):
+    """(inputs by name, stacked; labels) for one split, built as the runtime builds them."""
+    examples, labels = [], []
+    for path, label in zip(split.paths(name), split.labels[name]):
+        try:
+            examples.append(load_example(path, spec))
+        except ImageError:
+            continue
+        labels.append(label)
+    stacked = {n: np.stack([e[n] for e in examples]) for n in spec.input_names}
+    return stacked, np.asarray(labels, dtype=int)
+
+
+def representative_dataset(split: Split, spec: ModelSpec, model, count: int, seed: int = 0):
+    """A generator over ``count`` training images, inputs in the Keras model's input order."""
+    rng = np.random.default_rng(seed)
+    paths = split.paths("train")
+    chosen = [paths[i] for i in rng.permutation(len(paths))[:count]]
+    order = [t.name.split(":")[0] for t in model.inputs]
+
+    def generate():
+        for path in chosen:
+            try:
+                inputs = load_example(path, spec)
+            except ImageError:
+                continue
+            yield [inputs[_input_key(name, spec)][None] for name in order]
+
+    return generate
+
+
+def _input_key(keras_input_name: str, spec: ModelSpec) -> str:
+    for name in spec.input_names:
+        if name in keras_input_name:
+            return name
+    raise ValueError(f"Expected Keras input names containing {spec.input_names}, got {keras_input_name!r}.")
+
+
+def score_tflite(tflite: bytes, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """p_fake for each example through the runtime itself (quantization and all)."""
+    detector = Detector(tflite)
+    n = len(next(iter(inputs.values())))
+    return np.array([detector.predict({k: v[i] for k, v in inputs.items()}) for i in range(n)])
+
+
+def export(args: argparse.Namespace) -> tuple[dict, bool]:
+    """Converts, embeds and checks every requested variant; returns (report, all passed)."""
+    import keras
+
+    run = Path(args.run)
+    out = Path(args.out) if args.out else run / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    model = keras.models.load_model(run / rundir.MODEL, compile=False, safe_mode=True)
+    spec = rundir.load_spec(run)
+    split = Split.load(run / rundir.SPLIT, Path(args.data_root) if args.data_root else None)
+    inputs, labels = held_out_examples(split, spec)
+    keras_scores = np.asarray(model.predict(inputs, verbose=0)).reshape(-1)
+    keras_metrics = metrics.summary(labels, keras_scores, spec.threshold)
+    report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics, "variants": {}}
+    all_passed = True
+    for variant in args.variants:
+        started = time.time()
+        representative = None
+        if variant == "int8":
+            representative = representative_dataset(split, spec, model, args.representative)
+        variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, "variant": variant}})
+        tflite = embed_spec(convert(model, variant, representative), variant_spec)
+        scores = score_tflite(tflite, inputs)
+        tflite_metrics = metrics.summary(labels, scores, spec.threshold)
+        drop_pp = 100.0 * abs(tflite_metrics["accuracy"] - keras_metrics["accuracy"])
+        passed = drop_pp <= args.max_accuracy_drop
+        path = out / f"model_{variant}.tflite"
+        if passed:
+            atomic_write_bytes(path, tflite)
+        all_passed &= passed
+        report["variants"][variant] = {
+            "file": str(path) if passed else None,
+            "bytes": len(tflite),
+            "accuracy": tflite_metrics["accuracy"],
+            "roc_auc": tflite_metrics["roc_auc"],
+            "accuracy_difference_pp": round(drop_pp, 3),
+            "mean_abs_p_fake_difference": float(np.mean(np.abs(scores - keras_scores))),
+            "passed": passed,
+            "seconds": round(time.time() - started, 1),
+        }
+        verdict = "ok" if passed else f"FAILED (limit {args.max_accuracy_drop} pp): not written"
+        print(
+            f"{variant:8s} {len(tflite) / 1024:8.1f} KiB  accuracy {tflite_metrics['accuracy']:.4f} "
+            f"(Keras {keras_metrics['accuracy']:.4f}, diff {drop_pp:.2f} pp)  "
+            f"mean |dp| {report['variants'][variant]['mean_abs_p_fake_difference']:.5f}  {verdict}",
+            flush=True,
+        )
+    atomic_write_json(out / "export_report.json", report)
+    return report, all_passed
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        _, passed = export(args)
+    except (OSError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+    return 0 if passed else 1

@@ -1,0 +1,136 @@
+"""Folders of real and fake images -> a seeded file-level split -> examples built by the runtime's code.
+
+Labels are explicit, never inferred from folder order: real = 0, fake = 1. The split is made on files,
+before any augmentation, and written next to the model so that nothing downstream scores an image the
+model trained on. No TensorFlow here: the tf.data pipeline lives in ``training.pipeline``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detector.images import ImageError, decode_rgb
+from detector.model_file import ModelSpec
+from training.augment import Augmentation
+
+LABELS = {"real": 0, "fake": 1}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Relative paths and labels of each split, under one data root."""
+
+    root: Path
+    files: dict[str, list[str]]
+    labels: dict[str, list[int]]
+
+    def paths(self, split: str) -> list[Path]:
+        return [self.root / f for f in self.files[split]]
+
+    def to_json(self) -> dict:
+        return {"root": str(self.root), "files": self.files, "labels": self.labels}
+
+    @classmethod
+    def from_json(cls, d: dict, root: Path | None = None) -> "Split":
+        return cls(root=Path(root or d["root"]), files=d["files"], labels=d["labels"])
+
+    @classmethod
+    def load(cls, path: Path, root: Path | None = None) -> "Split":
+        return cls.from_json(json.loads(Path(path).read_text()), root)
+
+
+def list_class_files(root: Path) -> dict[str, list[str]]:
+    """Every regular, non-hidden file under ``root/real`` and ``root/fake`` (recursive), as sorted
+    paths relative to ``root``. Whether a file is an image is decided by its content, later.
+
+    Raises:
+      ValueError: a class folder is missing or holds no files.
+    """
+    out = {}
+    for name in LABELS:
+        folder = root / name
+        if not folder.is_dir():
+            raise ValueError(f"Expected a folder {folder} (the data root needs real/ and fake/).")
+        files = sorted(
+            str(p.relative_to(root))
+            for p in folder.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+        if not files:
+            raise ValueError(f"Expected image files in {folder}, found none.")
+        out[name] = files
+    return out
+
+
+def make_split(root: Path, fractions=(0.7, 0.15, 0.15), seed: int = 0,
+               max_per_class: int | None = None) -> Split:
+    """A seeded, stratified split of the files of each class into train/val/test (optionally of a
+    seeded sample of at most ``max_per_class`` files per class)."""
+    if abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
+        raise ValueError(f"Expected three positive fractions summing to 1, got {fractions}.")
+    files = {s: [] for s in SPLITS}
+    labels = {s: [] for s in SPLITS}
+    rng = np.random.default_rng(seed)
+    for name, class_files in list_class_files(root).items():
+        order = rng.permutation(len(class_files))[:max_per_class]
+        n_train = int(round(fractions[0] * len(order)))
+        n_val = int(round(fractions[1] * len(order)))
+        parts = (order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :])
+        for split, idx in zip(SPLITS, parts):
+            files[split] += [class_files[i] for i in idx]
+            labels[split] += [LABELS[name]] * len(idx)
+    for split in SPLITS:
+        if len(set(labels[split])) < 2:
+            raise ValueError(f"Expected both classes in the {split} split; add more images.")
+    return Split(root=root, files=files, labels=labels)
+
+
+def load_rgb(path: Path | str, augmentation: Augmentation | None = None,
+             rng: np.random.Generator | None = None) -> np.ndarray:
+    """Decodes an image (by content) and applies the augmentation, if any, before the policy: the
+    damage an image suffered in the wild happens before the runtime ever sees it."""
+    rgb = decode_rgb(path)
+    if augmentation is not None:
+        rgb = augmentation(rgb, rng if rng is not None else np.random.default_rng())
+    return rgb
+
+
+def load_example(path: Path | str, spec: ModelSpec, augmentation: Augmentation | None = None,
+                 rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """One image's network inputs, built exactly as the runtime builds them (plus augmentation).
+
+    Raises:
+      ImageError: the file cannot be decoded or is smaller than the input.
+    """
+    return spec.make_inputs(spec.policy.apply(load_rgb(path, augmentation, rng)))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes via a temp file and rename, so an interruption never leaves half a file behind."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
+
+
+__all__ = [
+    "ImageError",
+    "LABELS",
+    "Split",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "list_class_files",
+    "load_example",
+    "load_rgb",
+    "make_split",
+]

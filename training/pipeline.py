@@ -1,0 +1,83 @@
+"""tf.data streaming from disk: memory stays flat however many images there are.
+
+Each element is decoded, augmented and turned into network inputs by ``training.data.load_example``
+(the runtime's own preprocessing) inside ``tf.numpy_function``. A file that fails to decode is recorded
+in a :class:`SkipLog` and kept in the batch as zeros with sample weight 0, so it is never fatal, never
+counts in the loss or the metrics, and the dataset keeps a known length.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from detector.images import ImageError
+from detector.model_file import ModelSpec
+from training.augment import Augmentation
+from training.data import load_example
+
+
+class SkipLog:
+    """Thread-safe record of files that could not be used, with the reason."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reasons: dict[str, str] = {}
+
+    def add(self, path: str, reason: str) -> None:
+        with self._lock:
+            self.reasons[path] = reason
+
+    def __len__(self) -> int:
+        return len(self.reasons)
+
+
+def make_dataset(
+    paths: Sequence[Path],
+    labels: Sequence[int],
+    spec: ModelSpec,
+    batch_size: int,
+    augmentation: Augmentation | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    skips: SkipLog | None = None,
+) -> tf.data.Dataset:
+    """Batches of ({input name: float32 (B, H, W, 3)}, float32 labels (B,), float32 weights (B,))."""
+    names = spec.input_names
+    shape = (spec.policy.height, spec.policy.width, 3)
+    skips = skips if skips is not None else SkipLog()
+
+    def load(path: bytes, label: np.int32, element_seed: np.int64):
+        path_str = path.decode("utf-8")
+        try:
+            rng = np.random.default_rng(int(element_seed) & 0xFFFFFFFF) if augmentation else None
+            inputs = load_example(path_str, spec, augmentation, rng)
+            return (*(inputs[n] for n in names), np.float32(label), np.float32(1.0))
+        except ImageError as e:
+            skips.add(path_str, str(e))
+            return (*(np.zeros(shape, np.float32) for _ in names), np.float32(label), np.float32(0.0))
+
+    def to_tensors(path, label, element_seed):
+        out = tf.numpy_function(
+            load, [path, label, element_seed], [tf.float32] * (len(names) + 2),
+            stateful=False,
+        )
+        for tensor in out[: len(names)]:
+            tensor.set_shape(shape)
+        out[-2].set_shape(())
+        out[-1].set_shape(())
+        return {n: t for n, t in zip(names, out[: len(names)])}, out[-2], out[-1]
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        ([str(p) for p in paths], np.asarray(labels, dtype=np.int32))
+    )
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pl, s: (pl[0], pl[1], s))
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(to_tensors, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
