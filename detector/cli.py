@@ -80,6 +80,23 @@ def _export(args: argparse.Namespace) -> int:
     return export_main(args)
 
 
+def _run_streamlit_app(argv: Sequence[str]) -> int:
+    """``deepfake-dct app [--port N] [--model FILE]``: the Streamlit uploader."""
+    from apps.launch import main as app_main
+
+    return app_main(list(argv))
+
+
+def _run_webcam(argv: Sequence[str]) -> int:
+    from apps.webcam import main as webcam_main
+
+    return webcam_main(list(argv))
+
+
+#: Subcommands that own their whole argument list (their --help is their own).
+DELEGATED = {"app": _run_streamlit_app, "webcam": _run_webcam}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake-dct", description="Detect GAN-generated images from their DCT spectrum."
@@ -101,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="convert a trained model to TFLite and prove parity")
     _add_export_arguments(p)
     p.set_defaults(func=_export)
+
+    sub.add_parser("app", help="open the Streamlit uploader (see: deepfake-dct app --help)")
+    sub.add_parser("webcam", help="classify camera or video frames (see: deepfake-dct webcam --help)")
     return parser
 
 
@@ -117,6 +137,9 @@ def _add_export_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -132,6 +132,12 @@ class Detector:
                 raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {list(d['shape'])}.")
         return matched
 
+    @property
+    def interpreter(self):
+        """The underlying TFLite interpreter, for inspection (tensor and op details) only: run
+        inference through :meth:`predict` or :meth:`detect`, which hold the lock."""
+        return self._interpreter
+
     # --- the pipeline, step by step -------------------------------------------------------------
 
     def fit_image(self, image: ImageInput, bgr: bool = False) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""The user-facing apps: the Streamlit uploader and the webcam/video classifier."""
