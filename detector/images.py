@@ -159,8 +159,10 @@ def open_image(source: ImageInput, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{_describe(source)}: not an image Pillow can read ({e}).") from e
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{_describe(source)}: too many pixels, refused before decoding ({e}).") from e
+    except Image.UnidentifiedImageError as e:
+        raise ImageError(f"{_describe(source)}: not an image Pillow can read.") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{_describe(source)}: cannot read the image ({e}).") from e
 

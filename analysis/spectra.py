@@ -1,0 +1,147 @@
+"""Mean DCT spectra of a folder of images, and their azimuthal average.
+
+Every spectrum here is computed by :func:`detector.features.dct2` / :func:`detector.features.log_dct`,
+the model's own feature definition, and every image is made by the model's own image-to-input policy
+(:class:`detector.images.InputPolicy`), so what the figures show is what the network reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detector.cli import expand_paths
+from detector.features import DEFAULT_LOG_EPS, dct2, log_dct
+from detector.images import ImageError, InputPolicy, decode_rgb
+
+#: ITU-R BT.601 luma weights (what Pillow's ``convert("L")`` uses), for greyscale spectra.
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images of one folder, all made into the same (H, W, 3) uint8 input by one policy."""
+
+    images: np.ndarray
+    """(N, H, W, 3) uint8 RGB."""
+    skipped: int
+    """Files that could not be decoded or were smaller than the input."""
+
+
+def load_folder(folder: Path | str, policy: InputPolicy, max_images: int | None = None,
+                seed: int = 0) -> ImageSet:
+    """Decodes (by content) the image files under ``folder`` and applies ``policy`` to each.
+
+    With ``max_images``, a seeded random sample of that many files is read (sorted names often
+    follow capture order or a generator's seed, so the first N are not a fair sample).
+
+    Raises:
+      ValueError: the folder holds no usable image.
+    """
+    paths = list(expand_paths([str(folder)]))
+    if max_images is not None and max_images < len(paths):
+        chosen = np.random.default_rng(seed).choice(len(paths), size=max_images, replace=False)
+        paths = [paths[i] for i in sorted(chosen)]
+    images, skipped = [], 0
+    for path in paths:
+        try:
+            images.append(policy.apply(decode_rgb(path)))
+        except ImageError:
+            skipped += 1
+    if not images:
+        raise ValueError(
+            f"Expected image files of at least {policy.width}x{policy.height} under {folder}, "
+            f"found none usable ({skipped} skipped)."
+        )
+    return ImageSet(images=np.stack(images), skipped=skipped)
+
+
+def greyscale(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB -> (...) float32 luma in the same 0..255 range."""
+    return np.asarray(rgb, dtype=np.float32) @ LUMA
+
+
+def mean_log_dct(images: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> np.ndarray:
+    """Mean over the first axis of log(|DCT| + eps) of (N, H, W) or (N, H, W, C) images."""
+    total = np.zeros(images.shape[1:], dtype=np.float64)
+    for image in images:
+        total += log_dct(image, eps)
+    return (total / len(images)).astype(np.float32)
+
+
+def mean_power(images: np.ndarray) -> np.ndarray:
+    """Mean over the first axis of DCT(image)**2 of (N, H, W) or (N, H, W, C) images."""
+    total = np.zeros(images.shape[1:], dtype=np.float64)
+    for image in images:
+        total += np.square(dct2(image), dtype=np.float64)
+    return total / len(images)
+
+
+def azimuthal_average(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average of an (H, W) DCT-domain array over rings of equal radial frequency.
+
+    The DCT's zero frequency is the corner (0, 0), so the rings are quarter circles around it:
+    coefficient (ky, kx) has radius sqrt(ky**2 + kx**2), rounded to the nearest integer. Only rings
+    that lie wholly inside the spectrum (radius < min(H, W)) are returned; beyond them only the
+    diagonal corner is left, which would bias the average towards diagonal frequencies.
+
+    Returns:
+      (radius, mean): integer radii 0 .. min(H, W) - 1 in DCT index units (index k of an N-point
+      DCT-II is k / (2N) cycles per pixel), and the mean of ``spectrum`` on each ring.
+    """
+    spectrum = np.asarray(spectrum, dtype=np.float64)
+    if spectrum.ndim != 2:
+        raise ValueError(f"Expected an (H, W) spectrum, got shape {spectrum.shape}.")
+    h, w = spectrum.shape
+    rings = np.rint(np.hypot(*np.meshgrid(np.arange(h), np.arange(w), indexing="ij"))).astype(int)
+    n_rings = min(h, w)
+    sums = np.bincount(rings.ravel(), spectrum.ravel())[:n_rings]
+    counts = np.bincount(rings.ravel())[:n_rings]
+    return np.arange(n_rings), sums / counts
+
+
+def power_law_slope(radius: np.ndarray, profile: np.ndarray, lo: int, hi: int) -> float:
+    """The exponent a of the least-squares fit profile ~ radius**a over lo <= radius < hi."""
+    keep = (radius >= lo) & (radius < hi)
+    if keep.sum() < 2:
+        raise ValueError(f"Expected at least 2 radii in [{lo}, {hi}), got {keep.sum()}.")
+    return float(np.polyfit(np.log(radius[keep]), np.log(profile[keep]), 1)[0])
+
+
+@dataclass(frozen=True)
+class ClassSpectra:
+    """Mean spectra of one class of images."""
+
+    log_dct_grey: np.ndarray
+    """(H, W) mean log(|DCT| + eps) of the greyscale images."""
+    log_dct_rgb: np.ndarray
+    """(H, W, 3) mean log(|DCT| + eps) per RGB channel: exactly the model's input before normalisation."""
+    radius: np.ndarray
+    """Ring radii of :attr:`radial_power`, in DCT index units."""
+    radial_power: np.ndarray
+    """Azimuthal average of the mean greyscale DCT power."""
+    count: int
+    """Images averaged."""
+
+
+def class_spectra(images: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> ClassSpectra:
+    """All the spectra of one class, from (N, H, W, 3) uint8 images."""
+    grey = greyscale(images)
+    radius, radial = azimuthal_average(mean_power(grey))
+    return ClassSpectra(
+        log_dct_grey=mean_log_dct(grey, eps),
+        log_dct_rgb=mean_log_dct(images, eps),
+        radius=radius,
+        radial_power=radial,
+        count=len(images),
+    )
+
+
+def band_mean(spectrum: np.ndarray, lo: float, hi: float) -> float:
+    """Mean of an (H, W[, C]) DCT-domain array over the coefficients whose radius, as a fraction
+    of min(H, W), lies in [lo, hi): e.g. (0.5, 1.0) is the high-frequency half of the rings."""
+    h, w = spectrum.shape[:2]
+    radius = np.hypot(*np.meshgrid(np.arange(h), np.arange(w), indexing="ij")) / min(h, w)
+    return float(np.asarray(spectrum)[(radius >= lo) & (radius < hi)].mean())

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from PIL import Image
+
+from conftest import encode, smooth_noise
+from detector.cli import expand_paths, main
+
+
+@pytest.fixture
+def image_folder(tmp_path, rng):
+    folder = tmp_path / "imgs"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(smooth_noise(rng, 128, 128)).save(folder / "a.png")
+    Image.fromarray(smooth_noise(rng, 160, 128)).save(folder / "sub" / "b.jpg", quality=90)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_detect_json_lines_have_path_label_p_fake(image_folder, capsys):
+    assert main(["detect", "--json", str(image_folder)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"].split("/")[-1] for r in lines] == ["a.png", "b.jpg"]
+    for record in lines:
+        assert record["label"] in ("real", "fake") and 0.0 <= record["p_fake"] <= 1.0
+
+
+def test_detect_bad_file_reports_error_continues_and_exits_nonzero(image_folder, tmp_path, capsys):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff" + b"junk" * 10)
+    tiny = tmp_path / "tiny.png"
+    tiny.write_bytes(encode(Image.new("RGB", (20, 20)), "PNG"))
+    code = main(["detect", "--json", str(bad), str(image_folder / "a.png"), str(tiny)])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert "error" in records[0] and "bad.jpg" in records[0]["error"]
+    assert records[1]["label"] in ("real", "fake")
+    assert "not upsampled" in records[2]["error"]
+
+
+def test_detect_plain_output_one_line_per_image(image_folder, capsys):
+    assert main(["detect", str(image_folder / "a.png")]) == 0
+    out = capsys.readouterr().out.strip().split("\t")
+    assert out[0].endswith("a.png") and out[1] in ("real", "fake") and out[2].startswith("p_fake=")
+
+
+def test_detect_glob_pattern_is_expanded(image_folder):
+    assert [p.name for p in expand_paths([str(image_folder / "**" / "*.jpg")])] == ["b.jpg"]
+
+
+def test_detect_bad_model_exits_2_with_message(image_folder, tmp_path, capsys):
+    model = tmp_path / "model.tflite"
+    model.write_bytes(b"not a model")
+    assert main(["detect", "--model", str(model), str(image_folder)]) == 2
+    assert "ERROR" in capsys.readouterr().err
+
+
+def test_detect_subcommand_does_not_import_tensorflow(image_folder):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom detector.cli import main\n"
+        f"rc = main(['detect', {str(image_folder / 'a.png')!r}])\n"
+        "assert 'tensorflow' not in sys.modules\nsys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,117 @@
+import io
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import encode, smooth_noise
+from detector import Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
+from detector.features import log_dct
+
+
+@pytest.fixture(scope="module")
+def detector():
+    with Detector.from_file() as d:
+        yield d
+
+
+def test_import_detector_does_not_import_tensorflow():
+    code = (
+        "import sys, detector\n"
+        "from detector import Detector\n"
+        "d = Detector.from_file()\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'scipy', 'matplotlib')]\n"
+        "print(d.backend); assert not bad, bad"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in ("ai_edge_litert", "tflite_runtime")
+
+
+def test_detect_every_input_kind_gives_same_result(detector, face_like, tmp_path):
+    png = encode(Image.fromarray(face_like), "PNG")
+    path = tmp_path / "x.png"
+    path.write_bytes(png)
+    results = [
+        detector.detect(face_like),
+        detector.detect(np.ascontiguousarray(face_like[:, :, ::-1]), bgr=True),
+        detector.detect(Image.fromarray(face_like)),
+        detector.detect(png),
+        detector.detect(path),
+        detector.detect(str(path)),
+    ]
+    assert len({r.p_fake for r in results}) == 1
+    r = results[0]
+    assert isinstance(r, Detection) and r.label in ("real", "fake") and 0.0 <= r.p_fake <= 1.0
+    assert r.label == ("fake" if r.p_fake >= r.threshold else "real")
+
+
+def test_detection_is_frozen(detector, face_like):
+    with pytest.raises(AttributeError):
+        detector.detect(face_like).label = "real"
+
+
+def test_detect_many_matches_detect(detector, rng):
+    images = [smooth_noise(rng, 128, 128) for _ in range(3)]
+    assert detector.detect_many(images) == [detector.detect(x) for x in images]
+
+
+def test_detect_small_image_raises_not_upsampled(detector, rng):
+    with pytest.raises(ImageTooSmallError, match="not upsampled"):
+        detector.detect(smooth_noise(rng, 64, 64))
+
+
+def test_detect_corrupt_bytes_raise_image_error(detector):
+    with pytest.raises(ImageError):
+        detector.detect(b"\xff\xd8\xff\xe0garbage")
+
+
+def test_threshold_option_overrides_model_threshold(face_like):
+    with Detector.from_file(options=DetectorOptions(threshold=0.0)) as d:
+        assert d.detect(face_like).label == "fake" and d.threshold == 0.0
+    with pytest.raises(ValueError, match="threshold"):
+        Detector.from_file(options=DetectorOptions(threshold=2.0))
+
+
+def test_preprocess_is_normalised_log_dct_of_fitted_image(detector, face_like):
+    inputs = detector.preprocess(face_like)
+    spec = detector.spec
+    fitted = spec.policy.apply(face_like)
+    expected = (log_dct(fitted, spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
+    np.testing.assert_allclose(inputs["log_dct"], expected, rtol=1e-6, atol=1e-6)
+
+
+def test_large_image_is_downscaled_by_policy(detector, rng):
+    big = smooth_noise(rng, 512, 640)
+    fitted = detector.fit_image(big)
+    assert fitted.shape == (detector.spec.policy.height, detector.spec.policy.width, 3)
+
+
+def test_detector_shared_between_threads_gives_serial_results(detector, rng):
+    images = [smooth_noise(rng, 128, 128) for _ in range(8)]
+    expected = [detector.detect(x).p_fake for x in images]
+    got = [None] * len(images)
+
+    def work(i):
+        for _ in range(5):
+            got[i] = detector.detect(images[i]).p_fake
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == expected
+
+
+def test_bundled_model_on_shared_images_separates_class_means(detector, shared_data):
+    """A sanity check on real data (these files may include training images: held-out scores are
+    in the model's training report and come from `deepfake-dct evaluate`, not from here)."""
+    reals = sorted((shared_data / "real").iterdir())[:20]
+    fakes = sorted((shared_data / "fake").iterdir())[:20]
+    scores_real = [detector.detect(p).p_fake for p in reals]
+    scores_fake = [detector.detect(p).p_fake for p in fakes]
+    assert np.mean(scores_fake) > np.mean(scores_real)

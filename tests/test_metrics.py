@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from training import metrics
+
+
+def test_roc_auc_random_scores_match_sklearn(rng):
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(rng.uniform(0, 1, 500), 2)  # rounded: many ties
+    assert metrics.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
+def test_roc_auc_perfect_and_inverted_scores_give_one_and_zero():
+    labels = [0, 0, 1, 1]
+    assert metrics.roc_auc(labels, [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert metrics.roc_auc(labels, [0.9, 0.8, 0.2, 0.1]) == 0.0
+
+
+def test_roc_auc_one_class_raises():
+    with pytest.raises(ValueError, match="Expected both classes"):
+        metrics.roc_auc([1, 1], [0.2, 0.3])
+
+
+def test_best_threshold_separable_scores_splits_classes():
+    labels = [0, 0, 0, 1, 1, 1]
+    scores = [0.1, 0.2, 0.3, 0.6, 0.7, 0.8]
+    threshold = metrics.best_threshold(labels, scores)
+    assert 0.3 < threshold < 0.6
+    assert metrics.accuracy(labels, scores, threshold) == 1.0
+
+
+def test_summary_counts_per_class_accuracy():
+    s = metrics.summary([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.9], 0.5)
+    assert s["real_accuracy"] == 0.5 and s["fake_accuracy"] == 1.0 and s["accuracy"] == 0.75
+    assert s["balanced_accuracy"] == 0.75

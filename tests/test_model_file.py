@@ -1,0 +1,89 @@
+import json
+
+import numpy as np
+import pytest
+
+from detector import Detector, ModelFileError, default_model_path
+from detector.features import Normalisation
+from detector.images import InputPolicy
+from detector.model_file import METADATA_NAME, ModelSpec, read_metadata, read_spec
+
+
+@pytest.fixture(scope="module")
+def model_bytes() -> bytes:
+    return default_model_path().read_bytes()
+
+
+def small_spec(**kw) -> ModelSpec:
+    norm = Normalisation(mean=np.zeros((8, 8, 3), np.float32), std=np.ones((8, 8, 3), np.float32))
+    return ModelSpec(policy=InputPolicy(8, 8), normalisation=norm, **kw)
+
+
+def test_read_spec_bundled_model_has_policy_and_statistics(model_bytes):
+    spec = read_spec(model_bytes)
+    shape = (spec.policy.height, spec.policy.width, 3)
+    assert spec.normalisation.mean.shape == shape and (spec.normalisation.std > 0).all()
+    assert 0.0 <= spec.threshold <= 1.0 and spec.provenance
+
+
+def test_read_metadata_lists_tflite_and_detector_entries(model_bytes):
+    names = set(read_metadata(model_bytes))
+    assert METADATA_NAME in names and "min_runtime_version" in names
+
+
+def test_read_spec_truncated_file_raises(model_bytes):
+    with pytest.raises(ModelFileError):
+        read_spec(model_bytes[: len(model_bytes) // 3])
+
+
+def test_read_spec_random_bytes_raise(rng):
+    with pytest.raises(ModelFileError, match="Expected a TFLite model"):
+        read_spec(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+
+def test_read_spec_keras_zip_raises_clear_message():
+    with pytest.raises(ModelFileError, match="Expected a TFLite model"):
+        read_spec(b"PK\x03\x04" + b"\0" * 100)
+
+
+def test_read_spec_tflite_without_detector_metadata_raises(model_bytes):
+    renamed = model_bytes.replace(METADATA_NAME.encode(), b"someone_else.json")
+    with pytest.raises(ModelFileError, match="no deepfake_dct metadata"):
+        read_spec(renamed)
+
+
+def test_spec_from_newer_format_version_is_refused():
+    meta = small_spec().to_json()
+    meta["format_version"] = 99
+    with pytest.raises(ModelFileError, match="upgrade deepfake-dct"):
+        ModelSpec.from_json(meta, small_spec().normalisation)
+
+
+def test_spec_missing_field_is_refused():
+    meta = small_spec().to_json()
+    del meta["policy"]
+    with pytest.raises(ModelFileError, match="incomplete"):
+        ModelSpec.from_json(meta, small_spec().normalisation)
+
+
+def test_spec_json_roundtrip_keeps_every_field():
+    spec = small_spec(threshold=0.3, architecture="dct_cnn", provenance="p", extra={"a": 1})
+    again = ModelSpec.from_json(json.loads(json.dumps(spec.to_json())), spec.normalisation)
+    assert again.to_json() == spec.to_json()
+
+
+def test_spec_log_dct_without_statistics_is_invalid():
+    with pytest.raises(ValueError, match="normalisation"):
+        ModelSpec(policy=InputPolicy(8, 8), normalisation=None, representation="log_dct")
+
+
+def test_detector_from_truncated_file_names_the_file(tmp_path, model_bytes):
+    path = tmp_path / "broken.tflite"
+    path.write_bytes(model_bytes[:1000])
+    with pytest.raises(ModelFileError, match="broken.tflite"):
+        Detector.from_file(path)
+
+
+def test_detector_from_missing_file_raises(tmp_path):
+    with pytest.raises(ModelFileError, match="cannot read the model file"):
+        Detector.from_file(tmp_path / "nope.tflite")
