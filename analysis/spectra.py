@@ -79,6 +79,11 @@ def mean_power(images: np.ndarray) -> np.ndarray:
     return total / len(images)
 
 
+def frequency_radius(h: int, w: int) -> np.ndarray:
+    """(H, W) radial frequency sqrt(ky**2 + kx**2) of each DCT coefficient, in index units."""
+    return np.hypot(*np.meshgrid(np.arange(h), np.arange(w), indexing="ij"))
+
+
 def azimuthal_average(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Average of an (H, W) DCT-domain array over rings of equal radial frequency.
 
@@ -95,7 +100,7 @@ def azimuthal_average(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if spectrum.ndim != 2:
         raise ValueError(f"Expected an (H, W) spectrum, got shape {spectrum.shape}.")
     h, w = spectrum.shape
-    rings = np.rint(np.hypot(*np.meshgrid(np.arange(h), np.arange(w), indexing="ij"))).astype(int)
+    rings = np.rint(frequency_radius(h, w)).astype(int)
     n_rings = min(h, w)
     sums = np.bincount(rings.ravel(), spectrum.ravel())[:n_rings]
     counts = np.bincount(rings.ravel())[:n_rings]
@@ -139,9 +144,14 @@ def class_spectra(images: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> ClassSpec
     )
 
 
-def band_mean(spectrum: np.ndarray, lo: float, hi: float) -> float:
-    """Mean of an (H, W[, C]) DCT-domain array over the coefficients whose radius, as a fraction
-    of min(H, W), lies in [lo, hi): e.g. (0.5, 1.0) is the high-frequency half of the rings."""
+#: Frequency bands by radius sqrt(ky**2 + kx**2) as a fraction of min(H, W). "high" runs on into the
+#: corner (up to sqrt(2)), which holds the finest diagonal detail.
+BANDS = {"low": (0.0, 0.25), "middle": (0.25, 0.5), "high": (0.5, np.inf)}
+
+
+def band_means(spectrum: np.ndarray) -> dict[str, float]:
+    """Mean of an (H, W) or (H, W, C) DCT-domain array over the coefficients of each of :data:`BANDS`."""
     h, w = spectrum.shape[:2]
-    radius = np.hypot(*np.meshgrid(np.arange(h), np.arange(w), indexing="ij")) / min(h, w)
-    return float(np.asarray(spectrum)[(radius >= lo) & (radius < hi)].mean())
+    radius = frequency_radius(h, w) / min(h, w)
+    values = np.asarray(spectrum, dtype=np.float64)
+    return {name: float(values[(radius >= lo) & (radius < hi)].mean()) for name, (lo, hi) in BANDS.items()}

@@ -51,7 +51,9 @@ def layer_table(interpreter) -> list[dict]:
             "output_shape": tuple(int(s) for s in first["shape"]),
             "dtype": np.dtype(first["dtype"]).name,
             "parameters": sum(
-                int(np.prod(tensors[i]["shape"])) for i in inputs if i in constants and _holds_values(tensors[i])
+                int(np.prod(tensors[i]["shape"]))
+                for i in inputs
+                if i in constants and _holds_values(tensors[i])
             ),
         })
     return rows

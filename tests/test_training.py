@@ -111,3 +111,27 @@ def test_export_refuses_variant_over_accuracy_limit(trained_run, capsys):
     assert code == 1
     assert not (out / "model_int8.tflite").exists()
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_ensemble_trains_exports_and_runs_with_two_named_inputs(synthetic_data, tmp_path):
+    pytest.importorskip("tensorflow")
+    run = tmp_path / "ensemble"
+    assert main(["train", str(synthetic_data), "--out", str(run), "--arch", "dct_pixel_ensemble",
+                 "--size", str(SIZE), "--jpeg-quality", "0", "--epochs", "3", "--patience", "2",
+                 "--augment", "--augment-ops", "flip"]) == 0
+    report = json.loads((run / "report.json").read_text())
+    assert set(report["members"]) == {"dct_cnn", "pixel_net"} and report["representation"] == "log_dct+pixels"
+    assert main(["export", str(run), "--variants", "float32", "int8", "--max-accuracy-drop", "100"]) == 0
+    for variant in ("float32", "int8"):
+        with Detector.from_file(run / "export" / f"model_{variant}.tflite") as detector:
+            assert detector.spec.input_names == ("log_dct", "pixels")
+            image = next((synthetic_data / "fake").iterdir())
+            assert set(detector.preprocess(image)) == {"log_dct", "pixels"}
+            assert 0.0 <= detector.detect(image).p_fake <= 1.0
+
+
+def test_cli_architecture_names_match_the_models_module():
+    from training.models import ARCHITECTURES, ENSEMBLES
+    from training.options import ARCHITECTURE_NAMES
+
+    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES) | set(ENSEMBLES)

@@ -15,6 +15,12 @@ from PIL import Image, ImageFilter
 from detector.images import jpeg_roundtrip
 
 
+def flip(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Horizontal mirror. Leaves |DCT| exactly unchanged (column k of the DCT-II only changes sign
+    by (-1)^k), so it varies the pixels a pixel model sees without touching the spectrum."""
+    return np.ascontiguousarray(rgb[:, ::-1])
+
+
 def jpeg(rgb: np.ndarray, rng: np.random.Generator, low: int = 30, high: int = 95) -> np.ndarray:
     """Re-compression at a random quality in [low, high]."""
     return jpeg_roundtrip(rgb, int(rng.integers(low, high + 1)))
@@ -53,14 +59,14 @@ def downscale(rgb: np.ndarray, rng: np.random.Generator, min_scale: float = 0.75
     return np.asarray(small.resize((w, h), Image.Resampling.BILINEAR))
 
 
-PERTURBATIONS = {"jpeg": jpeg, "blur": blur, "crop": crop, "noise": noise, "downscale": downscale}
+PERTURBATIONS = {"flip": flip, "jpeg": jpeg, "blur": blur, "crop": crop, "noise": noise, "downscale": downscale}
 
 
 @dataclass(frozen=True)
 class Augmentation:
     """Which perturbations to apply, each independently with probability ``probability``."""
 
-    names: tuple[str, ...] = ("jpeg", "blur", "crop", "noise", "downscale")
+    names: tuple[str, ...] = ("flip", "jpeg", "blur", "crop", "noise", "downscale")
     """Perturbations, applied in this order."""
     probability: float = 0.5
     """Chance that each one is applied to a given image."""

@@ -6,7 +6,8 @@ import argparse
 
 from training.augment import PERTURBATIONS
 
-ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "dual_cnn")
+#: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
+ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "dct_pixel_ensemble")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -46,11 +46,55 @@ def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(labels).astype(int), np.concatenate(scores)
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Runs one training; returns the report it wrote."""
+def representation_of(arch: str) -> str:
+    """The named inputs an architecture (or ensemble) reads, joined by "+" in a fixed order."""
+    from training.models import ARCHITECTURES, ENSEMBLES
+
+    members = ENSEMBLES.get(arch, (arch,))
+    names = {name for m in members for name in ARCHITECTURES[m][1].split("+")}
+    return "+".join(n for n in ("log_dct", "pixels") if n in names)
+
+
+def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
+    """Builds and fits one architecture on the inputs it reads; returns (model, history dict)."""
     import keras
 
     from training.models import ARCHITECTURES
+
+    build, representation = ARCHITECTURES[arch]
+    names = representation.split("+")
+
+    def select(inputs, label, weight):
+        return {n: inputs[n] for n in names}, label, weight
+
+    model = build((args.size, args.size, 3))
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.lr),
+        loss="binary_crossentropy",
+        weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    print(f"training {arch} ({model.count_params():,} parameters)", flush=True)
+    history = model.fit(
+        train_ds.map(select),
+        validation_data=val_ds.map(select),
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles itself each epoch
+        verbose=2,
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
+                                          restore_best_weights=True),
+            keras.callbacks.BackupAndRestore(str(out / f"backup_{arch}")),
+        ],
+    )
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Runs one training (of one architecture, or of each member of an ensemble, then joined);
+    returns the report it wrote."""
+    import keras
+
+    from training.models import ENSEMBLES, make_average_ensemble
     from training.pipeline import SkipLog, make_dataset
 
     started = time.time()
@@ -63,7 +107,7 @@ def train(args: argparse.Namespace) -> dict:
     counts = {s: len(split.files[s]) for s in split.files}
     print(f"split: {counts} (written to {out / rundir.SPLIT})", flush=True)
 
-    build, representation = ARCHITECTURES[args.arch]
+    representation = representation_of(args.arch)
     policy = InputPolicy(args.size, args.size, args.resample, args.jpeg_quality)
     skips = SkipLog()
     normalisation = None
@@ -88,24 +132,21 @@ def train(args: argparse.Namespace) -> dict:
     train_ds = dataset("train", augmentation=augmentation, shuffle=True)
     val_ds, test_ds = dataset("val"), dataset("test")
 
-    model = build((args.size, args.size, 3))
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.lr),
-        loss="binary_crossentropy",
-        weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        verbose=2,
-        callbacks=[
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
-                                          restore_best_weights=True),
-            keras.callbacks.BackupAndRestore(str(out / "backup")),
-        ],
-    )
+    members, member_reports = [], {}
+    for arch in ENSEMBLES.get(args.arch, (args.arch,)):
+        member, history = fit_one(arch, train_ds, val_ds, args, out)
+        members.append(member)
+        member_reports[arch] = {"parameters": int(member.count_params()),
+                                "epochs_run": len(history["loss"]), "history": history}
+    if args.arch in ENSEMBLES:
+        model = make_average_ensemble(members, name=args.arch)
+        for arch, member in zip(member_reports, members):
+            labels, scores = predict(member, val_ds)
+            member_reports[arch]["validation"] = metrics.summary(labels, scores, 0.5)
+            labels, scores = predict(member, test_ds)
+            member_reports[arch]["test_at_0.5"] = metrics.summary(labels, scores, 0.5)
+    else:
+        model = members[0]
 
     val_labels, val_scores = predict(model, val_ds)
     threshold = metrics.best_threshold(val_labels, val_scores)
@@ -121,11 +162,11 @@ def train(args: argparse.Namespace) -> dict:
         "command": "deepfake-dct train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
         "arguments": {k: v for k, v in vars(args).items() if k != "func"},
         "architecture": args.arch,
+        "representation": representation,
         "parameters": int(model.count_params()),
+        "members": member_reports,
         "split_counts": counts,
         "skipped": {"count": len(skips), "files": skips.reasons},
-        "epochs_run": len(history.history["loss"]),
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "threshold": threshold,
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,

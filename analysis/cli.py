@@ -1,0 +1,246 @@
+"""``deepfake-dct analyze``: the figures and tables that show why frequency analysis exposes GAN images.
+
+Each subcommand writes its figures to --out, prints a markdown section (figure links and the values it
+measured), and with --doc rewrites that section of a page such as docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+DEFAULT_OUT = Path("docs") / "figures"
+
+
+def _link(figure: Path, args: argparse.Namespace) -> str:
+    """A markdown image, its path relative to the page it goes into (or to the working folder)."""
+    base = Path(args.doc).parent if args.doc else Path.cwd()
+    return f"![{figure.stem}]({Path(os.path.relpath(figure, base)).as_posix()})"
+
+
+def _bands(values: dict[str, float], fmt: str = "{:+.3f}") -> str:
+    return " / ".join(fmt.format(v) for v in values.values())
+
+
+def _spectra(args: argparse.Namespace) -> str:
+    from analysis import figures
+    from analysis.spectra import BANDS, band_means, class_spectra, load_folder, power_law_slope
+    from detector.images import InputPolicy, jpeg_roundtrip
+
+    policy = InputPolicy(args.size, args.size)
+    sets = {name: load_folder(folder, policy, args.max_images, args.seed)
+            for name, folder in (("real", args.real), ("fake", args.fake))}
+    variants = {"as stored": {name: s.images for name, s in sets.items()}}
+    if args.jpeg_quality:
+        variants[f"both JPEG q{args.jpeg_quality}"] = {
+            name: np.stack([jpeg_roundtrip(im, args.jpeg_quality) for im in s.images])
+            for name, s in sets.items()
+        }
+    spectra = {label: tuple(class_spectra(images[name]) for name in ("real", "fake"))
+               for label, images in variants.items()}
+    last = list(spectra)[-1]
+    out = Path(args.out)
+    grey = figures.spectra_figure(
+        {label: (real.log_dct_grey, fake.log_dct_grey) for label, (real, fake) in spectra.items()},
+        out / "spectra_grey.png",
+    )
+    real, fake = spectra[last]
+    channels = figures.spectra_figure(
+        {f"{last}, channel {c}": (real.log_dct_rgb[..., i], fake.log_dct_rgb[..., i])
+         for i, c in enumerate("RGB")},
+        out / "spectra_channels.png",
+    )
+    radial = figures.radial_figure(spectra, out / "spectra_radial.png")
+
+    n = len(real.radius)
+    lo = 8  # below ~8 rings the average holds too few coefficients to fit a slope through
+    top = real.radius >= n // 2
+    lines = [
+        f"Measured by `deepfake-dct analyze spectra` on {real.count} real images from `{args.real}` "
+        f"and {fake.count} fake images from `{args.fake}` "
+        f"({sets['real'].skipped} and {sets['fake'].skipped} unreadable files skipped), "
+        f"{args.size}x{args.size}.",
+        "",
+        f"- Mean fake \u2212 real difference of the greyscale log(|DCT|+1) by band "
+        f"({' / '.join(f'{k} {lo_:g}-{hi_:g}' for k, (lo_, hi_) in BANDS.items())} of the radius):",
+    ]
+    lines += [f"  - {label}: {_bands(band_means(f.log_dct_grey - r.log_dct_grey))}"
+              for label, (r, f) in spectra.items()]
+    lines += [
+        f"- Power-law exponent of the azimuthal power over radii {lo}-{n - 1} ({last}): "
+        f"real {power_law_slope(real.radius, real.radial_power, lo, n):.2f}, "
+        f"fake {power_law_slope(fake.radius, fake.radial_power, lo, n):.2f} (1/f\u00b2 is \u22122).",
+        f"- Fake / real power, mean over radii {n // 2}-{n - 1}: "
+        + "; ".join(f"{label} {np.mean(f.radial_power[top] / r.radial_power[top]):.2f}"
+                    for label, (r, f) in spectra.items()) + ".",
+        "",
+        _link(grey, args), _link(channels, args), _link(radial, args),
+    ]
+    return "\n".join(lines)
+
+
+def _upsampling(args: argparse.Namespace) -> str:
+    from analysis import figures
+    from analysis.spectra import greyscale, load_folder, mean_log_dct
+    from analysis.upsampling import resample_all, upsampling_kernels
+    from detector.images import InputPolicy
+
+    images = load_folder(args.real, InputPolicy(args.size, args.size), args.max_images, args.seed)
+    grey = greyscale(images.images)
+    kernels = upsampling_kernels(np.random.default_rng(args.seed))
+    resampled = [resample_all(image, kernels) for image in grey]
+    stacks = {"original": grey, **{name: np.stack([r[name] for r in resampled]) for name in kernels}}
+    spectra = {name: mean_log_dct(stack) for name, stack in stacks.items()}
+    # A crop of the first image around its centre, large enough to see a 2-pixel period.
+    c, half = args.size // 2, 8
+    crops = {name: stack[0, c - half : c + half, c - half : c + half] for name, stack in stacks.items()}
+    figure = figures.upsampling_figure(crops, spectra, Path(args.out) / "upsampling.png")
+
+    n = args.size
+    upper = np.zeros((n, n), dtype=bool)
+    upper[n // 2 :, :] = upper[:, n // 2 :] = True  # where zero insertion puts the mirrored copy
+    line = np.zeros((n, n), dtype=bool)
+    line[n // 2, :] = line[:, n // 2] = True  # the frequency that nearest neighbour removes exactly
+    lines = [
+        f"Measured by `deepfake-dct analyze upsampling` on {len(grey)} real images from "
+        f"`{args.real}` (greyscale, as stored, no JPEG step; downsampled 2x by 2x2 averaging, "
+        f"upsampled back to {n}x{n}; one random transposed-convolution kernel, seed {args.seed}).",
+        "",
+        "| method | mean log(\\|DCT\\|+1) minus original, upper half of frequencies "
+        f"| mean log(\\|DCT\\|+1) on row/column {n // 2} |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {np.mean((spectra[name] - spectra['original'])[upper]):+.3f} "
+        f"| {np.mean(spectra[name][line]):.3f} |"
+        for name in spectra
+    ]
+    lines += ["", _link(figure, args)]
+    return "\n".join(lines)
+
+
+def _run_facts(run) -> str:
+    test = run.spec.extra.get("test", {})
+    accuracy = f", held-out accuracy {test['accuracy']:.3f}" if "accuracy" in test else ""
+    return f"architecture `{run.spec.architecture}`{accuracy}"
+
+
+def _weights(args: argparse.Namespace) -> str:
+    from analysis import figures
+    from analysis.saliency import linear_weight_map, load_run
+    from analysis.spectra import band_means
+
+    run = load_run(args.run, args.data)
+    weights = linear_weight_map(run.model)
+    figure = figures.input_maps_figure({run.spec.input_names[0]: weights}, Path(args.out) / "logistic_weights.png",
+                                       title="weight", signed=True)
+    return "\n".join([
+        f"Measured by `deepfake-dct analyze weights` on the run `{args.run}` ({_run_facts(run)}).",
+        "",
+        f"- Mean weight by band (low / middle / high): {_bands(band_means(weights), '{:+.4f}')}.",
+        f"- Mean |weight| by band (low / middle / high): {_bands(band_means(np.abs(weights)), '{:.4f}')}.",
+        "",
+        _link(figure, args),
+    ])
+
+
+def _saliency(args: argparse.Namespace) -> str:
+    from analysis import figures
+    from analysis.saliency import held_out_paths, load_run, saliency_maps
+    from analysis.spectra import band_means
+
+    run = load_run(args.run, args.data)
+    paths = held_out_paths(run.split, "fake")[: args.max_images]
+    result = saliency_maps(run, paths)
+    figure = figures.input_maps_figure(result.maps, Path(args.out) / "saliency.png",
+                                       title="mean |\u2202p_fake/\u2202input|", signed=False)
+    lines = [
+        f"Measured by `deepfake-dct analyze saliency` on the run `{args.run}` ({_run_facts(run)}), "
+        f"over {result.count} fake images of its held-out test split ({result.skipped} unreadable); "
+        f"their mean p_fake is {result.mean_p_fake:.3f}.",
+        "",
+    ]
+    lines += [f"- `{name}`: mean |gradient| by band (low / middle / high): {_bands(band_means(m), '{:.2e}')}."
+              for name, m in result.maps.items()]
+    lines += ["", _link(figure, args)]
+    return "\n".join(lines)
+
+
+def _architecture(args: argparse.Namespace) -> str:
+    from analysis.architecture import architectures_markdown
+    from training.models import ARCHITECTURES
+
+    return architectures_markdown(ARCHITECTURES, (args.size, args.size, 3))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepfake-dct analyze",
+        description="Figures and tables that show what the detector reads and why.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument("--doc", default=None,
+                       help=f"markdown page whose `{name}` section to rewrite (e.g. docs/ARCHITECTURE.md)")
+        p.add_argument("--size", type=int, default=128, help="input height and width (default 128)")
+        return p
+
+    def images(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the figures (default {DEFAULT_OUT})")
+        p.add_argument("--max-images", type=int, default=None, help="use at most N images per folder")
+        p.add_argument("--seed", type=int, default=0, help="seed of the image sample (and random kernel)")
+
+    def run(p: argparse.ArgumentParser) -> None:
+        images(p)
+        p.add_argument("--run", required=True, help="a folder written by `deepfake-dct train`")
+        p.add_argument("--data", default=None,
+                       help="data root of the run's split.json (default: the root recorded in it)")
+
+    p = add("spectra", _spectra, "mean log-DCT spectra of real and fake images, their difference, "
+            "and the azimuthally averaged power")
+    images(p)
+    p.add_argument("--real", required=True, help="folder of real images (searched recursively)")
+    p.add_argument("--fake", required=True, help="folder of fake images (searched recursively)")
+    p.add_argument("--jpeg-quality", type=int, default=75,
+                   help="also show both classes re-encoded as JPEG at this quality, so that the "
+                        "container does not tell them apart (0: as stored only; default 75)")
+
+    p = add("upsampling", _upsampling, "downsample real images 2x, upsample them back four ways, "
+            "and show the spectrum each way leaves")
+    images(p)
+    p.add_argument("--real", required=True, help="folder of real images (searched recursively)")
+
+    run(add("weights", _weights, "the weights of a logistic regression on the log-DCT "
+            "(a run trained with --arch logistic_dct)"))
+    run(add("saliency", _saliency, "mean |gradient of p_fake| over the fake images of a run's "
+            "held-out test split"))
+    add("architecture", _architecture,
+        "each architecture in training.models.ARCHITECTURES, layer by layer")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        body = args.func(args)
+        if args.doc:
+            from analysis.document import update_page
+
+            update_page(args.doc, args.command, body)
+    except (ValueError, OSError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

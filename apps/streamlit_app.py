@@ -1,0 +1,407 @@
+"""Upload an image, see whether the model calls it real or GAN-generated, and what it looked at.
+
+Run it with ``deepfake-dct app`` (or ``streamlit run apps/streamlit_app.py -- --model FILE``).
+
+Built on the public ``Detector`` API only. Three things that are easy to get wrong:
+  * The model loads once per process (``st.cache_resource``) and every session shares it. A TFLite
+    interpreter is not thread-safe, but ``Detector.predict`` holds a lock around set_tensor, invoke
+    and get_tensor, so concurrent sessions take turns on the shared interpreter; nothing here calls
+    the interpreter except through ``predict`` (the layer table only reads op and tensor details).
+  * Uploads stay in memory: Streamlit keeps uploaded files in memory, and this app keeps its results
+    in the session's state, pruned to the files currently uploaded. Nothing is written to disk, and
+    nothing outlives the session.
+  * A file that cannot be read gets an error of its own (``ImageError``'s message); the other files
+    carry on. A model file that cannot be used is refused (``ModelFileError``'s message), and the
+    model in use stays in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from detector import Detector, ImageError, ModelFileError
+from detector.features import log_dct
+from detector.layer_table import layer_table
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+#: What the uploader accepts (files are decoded by content, whatever the extension says).
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+#: A p_fake closer than this to the threshold is shown as "uncertain": a display choice, so that a
+#: reader does not take 0.49 and 0.51 as opposite certainties.
+UNCERTAIN_MARGIN = 0.1
+#: The departure picture maps z-scores from -DEPARTURE_RANGE to +DEPARTURE_RANGE.
+DEPARTURE_RANGE = 3.0
+#: Colour stops, RGB: the spectrum (dark = weak, light = strong; the "magma" palette) ...
+SPECTRUM_COLOURS = ((0, 0, 4), (81, 18, 124), (183, 55, 121), (252, 137, 97), (252, 253, 191))
+#: ... and the departure from the mean (blue = weaker than average, white = average, red = stronger).
+DEPARTURE_COLOURS = ((33, 102, 172), (247, 247, 247), (178, 24, 43))
+PICTURE_SCALE = 2  # Spectra are shown 2x, nearest-neighbour, so each coefficient stays one square.
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """An image to classify: an upload or a bundled sample, held in memory."""
+
+    name: str
+    data: bytes
+    key: str
+    """Identifies this file within the session (Streamlit's upload id, or the sample's name)."""
+    truth: str = ""
+    """The known class of a bundled sample ("real" or "fake"); empty for uploads."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the model made of one image, and the pictures that explain it."""
+
+    p_fake: float
+    seconds: float
+    """From the uploaded bytes to p_fake: decode, fit, features, inference."""
+    model_input: np.ndarray
+    """(H, W, 3) uint8 RGB: the image as the model reads it."""
+    spectrum: np.ndarray
+    """(H, W, 3) float32 log-DCT of the model input."""
+    departure: np.ndarray | None
+    """(H, W, 3) float32 normalised log-DCT (z-scores against the training set's mean spectrum),
+    None for a model that does not read the spectrum."""
+
+
+# --- Model and image handling ---------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the model ...")
+def load_detector(path: str | None) -> Detector:
+    """The startup model, loaded once per process and shared by all sessions (see the module doc)."""
+    return Detector.from_file(path)
+
+
+def analyse(detector: Detector, data: bytes) -> Analysis:
+    """Runs the detector's pipeline step by step, keeping the intermediate pictures.
+
+    Raises:
+      ImageError: the bytes are not an image the model can read (the message says why).
+    """
+    started = time.perf_counter()
+    model_input = detector.fit_image(data)
+    inputs = detector.spec.make_inputs(model_input)
+    p_fake = detector.predict(inputs)
+    seconds = time.perf_counter() - started
+    return Analysis(
+        p_fake=p_fake,
+        seconds=seconds,
+        model_input=model_input,
+        spectrum=log_dct(model_input, detector.spec.log_eps),
+        departure=inputs.get("log_dct"),
+    )
+
+
+def verdict(p_fake: float, threshold: float) -> str:
+    """The label for p_fake: "fake" at or above the threshold, else "real", as ``Detector.detect``."""
+    return "fake" if p_fake >= threshold else "real"
+
+
+def is_uncertain(p_fake: float, threshold: float) -> bool:
+    return abs(p_fake - threshold) < UNCERTAIN_MARGIN
+
+
+def sample_images() -> list[ImageFile]:
+    """The bundled sample faces; each file name starts with its true class."""
+    return [
+        ImageFile(name=path.name, data=path.read_bytes(), key=f"sample:{path.name}",
+                  truth=path.name.split("_")[0])
+        for path in sorted(SAMPLES_DIR.iterdir())
+        if path.suffix.lower().lstrip(".") in IMAGE_TYPES
+    ]
+
+
+def analyses_for(detector: Detector, model_key: str, images: list[ImageFile]) -> list[Analysis | str]:
+    """An Analysis, or the error message, per image. Results are kept in this session's state for
+    the files still uploaded, so moving the threshold slider does not run the model again."""
+    kept = st.session_state.get("analyses", {})
+    fresh = {}
+    for image in images:
+        key = (model_key, image.key)
+        if key not in kept:
+            try:
+                kept[key] = analyse(detector, image.data)
+            except ImageError as e:
+                kept[key] = str(e)
+        fresh[key] = kept[key]
+    st.session_state["analyses"] = fresh
+    return [fresh[(model_key, image.key)] for image in images]
+
+
+# --- Pictures ---------------------------------------------------------------------------------------
+
+
+def colour_map(values: np.ndarray, low: float, high: float, colours) -> np.ndarray:
+    """(H, W) floats -> (H*s, W*s, 3) uint8 RGB: low..high spread evenly over the colour stops, each
+    value enlarged to an s x s square (s = PICTURE_SCALE)."""
+    t = np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)
+    stops = np.linspace(0.0, 1.0, len(colours))
+    rgb = np.stack([np.interp(t, stops, [c[k] for c in colours]) for k in range(3)], axis=-1)
+    big = np.repeat(np.repeat(rgb, PICTURE_SCALE, axis=0), PICTURE_SCALE, axis=1)
+    return np.rint(big).astype(np.uint8)
+
+
+def spectrum_picture(spectrum: np.ndarray) -> np.ndarray:
+    """The log-DCT averaged over R, G and B, its 1st..99th percentile spread over the palette."""
+    mean = spectrum.mean(axis=-1)
+    low, high = np.percentile(mean, [1, 99])
+    return colour_map(mean, float(low), float(high), SPECTRUM_COLOURS)
+
+
+def departure_picture(z_scores: np.ndarray) -> np.ndarray:
+    """The z-scores averaged over R, G and B, on a fixed scale so that pictures compare."""
+    return colour_map(z_scores.mean(axis=-1), -DEPARTURE_RANGE, DEPARTURE_RANGE, DEPARTURE_COLOURS)
+
+
+def meter_html(p_fake: float, threshold: float) -> str:
+    """A bar from 0 (real) to 1 (fake): green, an amber "uncertain" band around the threshold, red;
+    a line at the threshold and a marker at p_fake."""
+    low = 100 * max(threshold - UNCERTAIN_MARGIN, 0.0)
+    high = 100 * min(threshold + UNCERTAIN_MARGIN, 1.0)
+    t, p = 100 * threshold, 100 * p_fake
+    bands = (f"#2e7d32 0%, #2e7d32 {low:.1f}%, #f9a825 {low:.1f}%, #f9a825 {high:.1f}%, "
+             f"#c62828 {high:.1f}%, #c62828 100%")
+    return (
+        f'<div role="meter" aria-valuemin="0" aria-valuemax="1" aria-valuenow="{p_fake:.3f}" '
+        f'style="position:relative;height:14px;border-radius:7px;margin:10px 0 4px 0;'
+        f'background:linear-gradient(to right, {bands})">'
+        f'<div title="threshold {threshold:.3f}" style="position:absolute;left:{t:.1f}%;top:-5px;'
+        f'width:2px;height:24px;background:#222"></div>'
+        f'<div title="p_fake {p_fake:.3f}" style="position:absolute;left:calc({p:.1f}% - 7px);'
+        f'top:-4px;width:14px;height:22px;border-radius:4px;background:#fff;border:3px solid #222">'
+        f'</div></div>'
+        f'<div style="display:flex;justify-content:space-between;font-size:0.8em">'
+        f'<span>0 &middot; real</span><span>threshold {threshold:.2f}</span><span>fake &middot; 1</span>'
+        f'</div>'
+    )
+
+
+# --- The page, top to bottom --------------------------------------------------------------------------
+
+
+def model_ui(startup_model: str | None) -> tuple[str, Detector]:
+    """Sidebar: the model in use, the startup one or the user's upload, and its card.
+
+    Returns (a key naming the model within this session, the detector)."""
+    try:
+        startup = load_detector(startup_model)
+    except (ModelFileError, ImportError) as e:
+        st.error(f"Cannot load the model: {e}")
+        st.stop()
+    state = st.session_state
+    state.setdefault("model", ("startup", startup))
+    upload = st.sidebar.file_uploader(
+        "Use your own model", type=["tflite"], key="model_file",
+        help="A .tflite file written by `deepfake-dct export`. It is read in memory, used by this "
+             "session only, and not kept.",
+    )
+    if upload is None:
+        state["model"] = ("startup", startup)
+    elif upload.file_id not in (state["model"][0], state.get("refused_model")):
+        try:
+            state["model"] = (upload.file_id, Detector(upload.getvalue(), name=upload.name))
+        except ModelFileError as e:
+            state["refused_model"], state["refused_reason"] = upload.file_id, str(e)
+    model_key, detector = state["model"]
+    if upload is not None and upload.file_id == state.get("refused_model"):
+        st.sidebar.error(
+            f"{upload.name} cannot be used: {state['refused_reason']} "
+            f"Still using {detector.model_name}."
+        )
+    model_card_ui(detector)
+    return model_key, detector
+
+
+def model_card_ui(detector: Detector) -> None:
+    """What the model file says about itself: what it learned from, how well, and its limits."""
+    spec, extra = detector.spec, detector.spec.extra
+    sidebar = st.sidebar
+    sidebar.subheader("Model in use")
+    variant = f", {extra['variant']}" if "variant" in extra else ""
+    sidebar.markdown(
+        f"**{detector.model_name}** ({detector.model_size_bytes / 1024:.0f} KiB{variant}; "
+        f"architecture `{spec.architecture or 'not stated'}`; runs on {detector.backend})"
+    )
+    sidebar.markdown(f"**Trained on:** {extra.get('training_data') or spec.provenance or 'not stated'}")
+    test = extra.get("test", {})
+    if "accuracy" in test:
+        parts = [f"accuracy **{test['accuracy']:.1%}**"]
+        if "n" in test:
+            parts.append(f"on {test['n']:,} held-out images")
+        if "real_accuracy" in test and "fake_accuracy" in test:
+            parts.append(f"(real {test['real_accuracy']:.1%}, fake {test['fake_accuracy']:.1%})")
+        if "roc_auc" in test:
+            parts.append(f"; ROC AUC {test['roc_auc']:.3f}")
+        sidebar.markdown("**Held-out test:** " + " ".join(parts).replace(" ;", ";"))
+    else:
+        sidebar.markdown("**Held-out test:** not stated in this model file.")
+    sidebar.markdown(
+        "**Limits:** " + extra.get(
+            "limits",
+            "not stated in this model file. A detector knows only the kinds of image and the "
+            "generators it was trained on: expect it to be wrong on others.",
+        )
+    )
+    if "licence" in extra:
+        sidebar.markdown(f"**Licence:** {extra['licence']}")
+    else:
+        sidebar.warning("This model file states no licence: check its terms where you got it.")
+
+
+def threshold_ui(model_key: str, detector: Detector) -> float:
+    """Sidebar slider; it starts at the model's own threshold, and again for each new model."""
+    return st.sidebar.slider(
+        "Threshold", min_value=0.0, max_value=1.0, value=float(detector.threshold), step=0.001,
+        format="%.3f", key=f"threshold:{model_key}",
+        help=f"p_fake at or above this is called Fake. The model's own threshold, "
+             f"{detector.threshold:.3f}, was chosen on validation images.",
+    )
+
+
+def images_ui() -> list[ImageFile]:
+    """The uploader, and the switch that adds the bundled sample faces."""
+    uploads = st.file_uploader(
+        "Upload images", type=IMAGE_TYPES, accept_multiple_files=True, key="images",
+        help="Kept in memory for this session only; nothing is stored.",
+    )
+    show_samples = st.toggle(
+        "Try the sample faces", key="samples",
+        help="Real FFHQ faces and StyleGAN2 faces from the held-out test set, 128x128; "
+             "source and licences in apps/samples/SOURCE.md.",
+    )
+    images = [ImageFile(name=u.name, data=u.getvalue(), key=u.file_id) for u in uploads or []]
+    return images + (sample_images() if show_samples else [])
+
+
+def result_ui(index: int, image: ImageFile, result: Analysis | str, threshold: float) -> dict:
+    """One image: its verdict with a meter, the model's input, its spectrum and its departure from
+    the mean spectrum. Returns the image's row of the results table."""
+    row = {"file": image.name, "verdict": "error", "p_fake": None, "threshold": threshold,
+           "uncertain": None, "time_ms": None, "known_answer": image.truth, "message": ""}
+    with st.container(border=True, key=f"result-{index}"):
+        st.subheader(image.name)
+        if isinstance(result, str):
+            st.error(f"Cannot classify {image.name}: {result}")
+            return {**row, "message": result}
+        label = verdict(result.p_fake, threshold)
+        uncertain = is_uncertain(result.p_fake, threshold)
+        columns = st.columns([1.3, 1, 1, 1])
+        with columns[0]:
+            colour = "orange" if uncertain else {"real": "green", "fake": "red"}[label]
+            hedge = " &nbsp;*uncertain: close to the threshold*" if uncertain else ""
+            st.markdown(f"### :{colour}[{label.capitalize()}]{hedge}")
+            st.markdown(meter_html(result.p_fake, threshold), unsafe_allow_html=True)
+            st.caption(
+                f"p_fake = **{result.p_fake:.3f}**, the model's estimate that the image is generated "
+                f"(0 = surely real, 1 = surely fake). At or above the threshold, {threshold:.3f}, it "
+                f"says Fake; within {UNCERTAIN_MARGIN} of it, treat the verdict as uncertain. "
+                f"Took {1000 * result.seconds:.0f} ms."
+            )
+            if image.truth:
+                st.caption(f"Known answer for this sample: **{image.truth}**.")
+        height, width = result.model_input.shape[:2]
+        columns[1].image(result.model_input, channels="RGB", output_format="PNG",
+                         width=PICTURE_SCALE * width,
+                         caption=f"What the model reads: centre-cropped, downscaled to {width}x{height}")
+        columns[2].image(spectrum_picture(result.spectrum), output_format="PNG",
+                         caption="Its log-DCT spectrum (mean of R, G, B): low frequencies top left, "
+                                 "high bottom right; light = strong")
+        if result.departure is None:
+            columns[3].caption("This model reads pixels, not the spectrum: no departure to show.")
+        else:
+            columns[3].image(
+                departure_picture(result.departure), output_format="PNG",
+                caption="Departure from the mean spectrum of the training images (real and fake "
+                        "together): red = stronger than average, blue = weaker. GAN upsampling can "
+                        "leave a regular grid of dots or lines, mostly towards the bottom right; "
+                        "after downscaling and JPEG it is faint, and one image's map is noisy.",
+            )
+    return {**row, "verdict": label, "p_fake": round(result.p_fake, 4), "uncertain": uncertain,
+            "time_ms": round(1000 * result.seconds, 1)}
+
+
+def table_ui(rows: list[dict]) -> None:
+    """The results of all images, and the same as CSV."""
+    table = pd.DataFrame(rows)
+    st.subheader("All results")
+    st.dataframe(table, hide_index=True, key="results")
+    st.download_button("Download as CSV", table.to_csv(index=False), file_name="deepfake-dct.csv",
+                       mime="text/csv")
+
+
+def how_it_works_ui(detector: Detector) -> None:
+    """The pipeline, with the network's layers read from the loaded model file."""
+    spec, policy = detector.spec, detector.spec.policy
+    steps = [
+        f"**Image to input.** The file is decoded as RGB (EXIF rotation applied), centre-cropped to "
+        f"the input's shape and downscaled to {policy.width}x{policy.height} ({policy.resample} "
+        f"filter). A smaller image is refused: upsampling would paint the very patterns the model "
+        f"looks for."
+        + (f" It is then re-encoded as JPEG quality {policy.jpeg_quality}, as every training image "
+           f"was." if policy.jpeg_quality else ""),
+    ]
+    if "log_dct" in spec.input_names:
+        steps += [
+            "**DCT.** The 2-D discrete cosine transform of each colour channel turns the picture into "
+            "frequencies: coarse shapes top left, fine detail bottom right.",
+            f"**log.** log(|DCT| + {spec.log_eps:g}), so that weak and strong frequencies both count.",
+            "**Normalise.** Each coefficient minus its mean over the training images, divided by its "
+            "standard deviation (both stored in the model file): the departure picture above.",
+        ]
+    if "pixels" in spec.input_names:
+        steps.append("**Pixels.** The RGB values scaled to [-1, 1].")
+    steps += [
+        f"**CNN** (`{spec.architecture or 'not stated'}`), the layers below, gives **p_fake**.",
+        f"**Verdict.** Fake if p_fake is at or above the threshold ({detector.threshold:.3f} for this "
+        f"model), else Real.",
+    ]
+    with st.expander("How it works: image -> DCT -> log -> normalise -> CNN -> p_fake"):
+        st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
+        layers = pd.DataFrame(layer_table(detector.interpreter))
+        layers["output_shape"] = layers["output_shape"].map(lambda s: " x ".join(map(str, s)))
+        st.dataframe(layers, hide_index=True, key="layers")
+        st.caption(
+            f"{int(layers['parameters'].sum()):,} parameters, read from {detector.model_name}: "
+            "TFLite ops in execution order (batch first in shapes)."
+        )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="streamlit_app.py", allow_abbrev=False)
+    parser.add_argument("--model", default=None, help=".tflite model file (default: the bundled model)")
+    return parser.parse_known_args(argv)[0]
+
+
+def main() -> None:
+    st.set_page_config(page_title="deepfake-dct: real or GAN?", layout="wide")
+    st.title("Real or GAN-generated?")
+    st.markdown(
+        "Upload face images and a small network reads their frequency spectrum, as in Frank et al., "
+        "*Leveraging Frequency Analysis for Deep Fake Image Recognition* (ICML 2020)."
+    )
+    model_key, detector = model_ui(parse_args(sys.argv[1:]).model)
+    threshold = threshold_ui(model_key, detector)
+    images = images_ui()
+    if not images:
+        st.info("Upload images, or switch on the sample faces, to see a verdict.")
+    results = analyses_for(detector, model_key, images)
+    rows = [result_ui(i, image, result, threshold)
+            for i, (image, result) in enumerate(zip(images, results))]
+    if len(rows) > 1:
+        table_ui(rows)
+    how_it_works_ui(detector)
+
+
+if __name__ == "__main__":
+    main()
