@@ -93,8 +93,26 @@ def _run_webcam(argv: Sequence[str]) -> int:
     return webcam_main(list(argv))
 
 
+def _run_evaluate(argv: Sequence[str]) -> int:
+    from evaluation.cli import main as evaluate_main
+
+    return evaluate_main(list(argv))
+
+
+def _run_analyze(argv: Sequence[str]) -> int:
+    _quiet_tensorflow()
+    from analysis.cli import main as analyze_main
+
+    return analyze_main(list(argv))
+
+
 #: Subcommands that own their whole argument list (their --help is their own).
-DELEGATED = {"app": _run_streamlit_app, "webcam": _run_webcam}
+DELEGATED = {
+    "app": _run_streamlit_app,
+    "webcam": _run_webcam,
+    "evaluate": _run_evaluate,
+    "analyze": _run_analyze,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("app", help="open the Streamlit uploader (see: deepfake-dct app --help)")
     sub.add_parser("webcam", help="classify camera or video frames (see: deepfake-dct webcam --help)")
+    sub.add_parser("evaluate", help="score a model, robustness matrix, paper comparison (see --help)")
+    sub.add_parser("analyze", help="spectra, upsampling artifacts, architecture (see --help)")
     return parser
 
 
