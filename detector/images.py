@@ -163,8 +163,8 @@ def open_image(source: ImageInput, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES)
         raise ImageError(f"{_describe(source)}: too many pixels, refused before decoding ({e}).") from e
     except Image.UnidentifiedImageError as e:
         raise ImageError(f"{_describe(source)}: not an image Pillow can read.") from e
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{_describe(source)}: cannot read the image ({e}).") from e
+    except Exception as e:  # Pillow's format plugins raise many types on hostile input.
+        raise ImageError(f"{_describe(source)}: cannot read the image ({type(e).__name__}: {e}).") from e
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -223,8 +223,8 @@ def decode_rgb(
             im = ImageOps.exif_transpose(im) or im
             rgb = _to_rgb(im)
             return np.array(rgb, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{_describe(source)}: cannot decode the image ({e}).") from e
+    except Exception as e:  # Pillow's format plugins raise many types on hostile input.
+        raise ImageError(f"{_describe(source)}: cannot decode the image ({type(e).__name__}: {e}).") from e
 
 
 def _array_to_rgb(array: np.ndarray, bgr: bool) -> np.ndarray:
