@@ -2,7 +2,8 @@
 
 Run it with ``deepfake-dct app`` (or ``streamlit run apps/streamlit_app.py -- --model FILE``).
 
-Built on the public ``Detector`` API only. Three things that are easy to get wrong:
+Built on the public ``Detector`` API, plus ``log_dct`` (the spectrum picture) and ``layer_table``
+(the "How it works" table). Three things that are easy to get wrong:
   * The model loads once per process (``st.cache_resource``) and every session shares it. A TFLite
     interpreter is not thread-safe, but ``Detector.predict`` holds a lock around set_tensor, invoke
     and get_tensor, so concurrent sessions take turns on the shared interpreter; nothing here calls
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from detector import Detector, ImageError, ModelFileError
+from detector import Detector, ImageError, InputPolicy, ModelFileError
 from detector.features import log_dct
 from detector.layer_table import layer_table
 
@@ -43,6 +44,9 @@ DEPARTURE_RANGE = 3.0
 SPECTRUM_COLOURS = ((0, 0, 4), (81, 18, 124), (183, 55, 121), (252, 137, 97), (252, 253, 191))
 #: ... and the departure from the mean (blue = weaker than average, white = average, red = stronger).
 DEPARTURE_COLOURS = ((33, 102, 172), (247, 247, 247), (178, 24, 43))
+#: ImageError messages start with the input's description, "<bytes>: " for uploads; the app names
+#: the file itself.
+BYTES_PREFIX = "<bytes>: "
 PICTURE_SCALE = 2  # Spectra are shown 2x, nearest-neighbour, so each coefficient stays one square.
 
 
@@ -133,7 +137,7 @@ def analyses_for(detector: Detector, model_key: str, images: list[ImageFile]) ->
             try:
                 kept[key] = analyse(detector, image.data)
             except ImageError as e:
-                kept[key] = str(e)
+                kept[key] = str(e).removeprefix(BYTES_PREFIX)
         fresh[key] = kept[key]
     st.session_state["analyses"] = fresh
     return [fresh[(model_key, image.key)] for image in images]
@@ -233,19 +237,18 @@ def model_card_ui(detector: Detector) -> None:
         f"**{detector.model_name}** ({detector.model_size_bytes / 1024:.0f} KiB{variant}; "
         f"architecture `{spec.architecture or 'not stated'}`; runs on {detector.backend})"
     )
-    sidebar.markdown(f"**Trained on:** {extra.get('training_data') or spec.provenance or 'not stated'}")
+    sidebar.markdown(f"**Trained on:** {extra.get('training_data') or spec.provenance or 'not stated.'}")
     test = extra.get("test", {})
+    held_out = "not stated in this model file."
     if "accuracy" in test:
-        parts = [f"accuracy **{test['accuracy']:.1%}**"]
+        held_out = f"accuracy **{test['accuracy']:.1%}**"
         if "n" in test:
-            parts.append(f"on {test['n']:,} held-out images")
+            held_out += f" on {test['n']:,} held-out images"
         if "real_accuracy" in test and "fake_accuracy" in test:
-            parts.append(f"(real {test['real_accuracy']:.1%}, fake {test['fake_accuracy']:.1%})")
+            held_out += f" (real {test['real_accuracy']:.1%}, fake {test['fake_accuracy']:.1%})"
         if "roc_auc" in test:
-            parts.append(f"; ROC AUC {test['roc_auc']:.3f}")
-        sidebar.markdown("**Held-out test:** " + " ".join(parts).replace(" ;", ";"))
-    else:
-        sidebar.markdown("**Held-out test:** not stated in this model file.")
+            held_out += f"; ROC AUC {test['roc_auc']:.3f}"
+    sidebar.markdown(f"**Held-out test:** {held_out}")
     sidebar.markdown(
         "**Limits:** " + extra.get(
             "limits",
@@ -284,7 +287,9 @@ def images_ui() -> list[ImageFile]:
     return images + (sample_images() if show_samples else [])
 
 
-def result_ui(index: int, image: ImageFile, result: Analysis | str, threshold: float) -> dict:
+def result_ui(
+    index: int, image: ImageFile, result: Analysis | str, threshold: float, policy: InputPolicy
+) -> dict:
     """One image: its verdict with a meter, the model's input, its spectrum and its departure from
     the mean spectrum. Returns the image's row of the results table."""
     row = {"file": image.name, "verdict": "error", "p_fake": None, "threshold": threshold,
@@ -310,22 +315,21 @@ def result_ui(index: int, image: ImageFile, result: Analysis | str, threshold: f
             )
             if image.truth:
                 st.caption(f"Known answer for this sample: **{image.truth}**.")
-        height, width = result.model_input.shape[:2]
-        columns[1].image(result.model_input, channels="RGB", output_format="PNG",
-                         width=PICTURE_SCALE * width,
-                         caption=f"What the model reads: centre-cropped, downscaled to {width}x{height}")
-        columns[2].image(spectrum_picture(result.spectrum), output_format="PNG",
+        jpeg = f", re-encoded as JPEG quality {policy.jpeg_quality}" if policy.jpeg_quality else ""
+        columns[1].image(result.model_input, channels="RGB", output_format="PNG", width="stretch",
+                         caption=f"What the model reads: {policy.width}x{policy.height}{jpeg}")
+        columns[2].image(spectrum_picture(result.spectrum), output_format="PNG", width="stretch",
                          caption="Its log-DCT spectrum (mean of R, G, B): low frequencies top left, "
                                  "high bottom right; light = strong")
         if result.departure is None:
             columns[3].caption("This model reads pixels, not the spectrum: no departure to show.")
         else:
             columns[3].image(
-                departure_picture(result.departure), output_format="PNG",
-                caption="Departure from the mean spectrum of the training images (real and fake "
-                        "together): red = stronger than average, blue = weaker. GAN upsampling can "
-                        "leave a regular grid of dots or lines, mostly towards the bottom right; "
-                        "after downscaling and JPEG it is faint, and one image's map is noisy.",
+                departure_picture(result.departure), output_format="PNG", width="stretch",
+                caption="How it departs from the training images' mean spectrum (real and fake "
+                        "together): red = stronger, blue = weaker. Look for a regular grid of dots "
+                        "or lines, mostly bottom right: GAN upsampling can leave one. At this size it "
+                        "is faint, and one image's map is noisy.",
             )
     return {**row, "verdict": label, "p_fake": round(result.p_fake, 4), "uncertain": uncertain,
             "time_ms": round(1000 * result.seconds, 1)}
@@ -334,10 +338,11 @@ def result_ui(index: int, image: ImageFile, result: Analysis | str, threshold: f
 def table_ui(rows: list[dict]) -> None:
     """The results of all images, and the same as CSV."""
     table = pd.DataFrame(rows)
-    st.subheader("All results")
-    st.dataframe(table, hide_index=True, key="results")
-    st.download_button("Download as CSV", table.to_csv(index=False), file_name="deepfake-dct.csv",
-                       mime="text/csv")
+    with st.container(key="results"):
+        st.subheader("All results")
+        st.dataframe(table, hide_index=True)
+        st.download_button("Download as CSV", table.to_csv(index=False), file_name="deepfake-dct.csv",
+                           mime="text/csv")
 
 
 def how_it_works_ui(detector: Detector) -> None:
@@ -353,8 +358,8 @@ def how_it_works_ui(detector: Detector) -> None:
     ]
     if "log_dct" in spec.input_names:
         steps += [
-            "**DCT.** The 2-D discrete cosine transform of each colour channel turns the picture into "
-            "frequencies: coarse shapes top left, fine detail bottom right.",
+            "**DCT.** The 2-D discrete cosine transform of each colour channel (R, G, B) turns the "
+            "picture into frequencies: coarse shapes top left, fine detail bottom right.",
             f"**log.** log(|DCT| + {spec.log_eps:g}), so that weak and strong frequencies both count.",
             "**Normalise.** Each coefficient minus its mean over the training images, divided by its "
             "standard deviation (both stored in the model file): the departure picture above.",
@@ -363,14 +368,14 @@ def how_it_works_ui(detector: Detector) -> None:
         steps.append("**Pixels.** The RGB values scaled to [-1, 1].")
     steps += [
         f"**CNN** (`{spec.architecture or 'not stated'}`), the layers below, gives **p_fake**.",
-        f"**Verdict.** Fake if p_fake is at or above the threshold ({detector.threshold:.3f} for this "
-        f"model), else Real.",
+        f"**Verdict.** Fake if p_fake is at or above the threshold, else Real. The model's own "
+        f"threshold is {detector.threshold:.3f}; the sidebar's slider moves it.",
     ]
     with st.expander("How it works: image -> DCT -> log -> normalise -> CNN -> p_fake"):
         st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1)))
         layers = pd.DataFrame(layer_table(detector.interpreter))
         layers["output_shape"] = layers["output_shape"].map(lambda s: " x ".join(map(str, s)))
-        st.dataframe(layers, hide_index=True, key="layers")
+        st.dataframe(layers, hide_index=True)
         st.caption(
             f"{int(layers['parameters'].sum()):,} parameters, read from {detector.model_name}: "
             "TFLite ops in execution order (batch first in shapes)."
@@ -396,7 +401,7 @@ def main() -> None:
     if not images:
         st.info("Upload images, or switch on the sample faces, to see a verdict.")
     results = analyses_for(detector, model_key, images)
-    rows = [result_ui(i, image, result, threshold)
+    rows = [result_ui(i, image, result, threshold, detector.spec.policy)
             for i, (image, result) in enumerate(zip(images, results))]
     if len(rows) > 1:
         table_ui(rows)

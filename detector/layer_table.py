@@ -9,14 +9,15 @@ What counts:
     quantization), and ``DEQUANTIZE`` ops that unpack constant weights (float16 models).
   * A layer's *parameters* are the elements of its constant inputs that hold weights: float or
     quantized tensors. Integer constants without quantization (a reshape's target shape, an axis)
-    are arguments, not weights. Quantized int32 biases count, as Keras counts float biases.
+    are arguments, not weights. Quantized int32 biases count, as Keras counts float biases. What the
+    converter folded away (a bias of zeros) is not in the file, so it is not counted.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Op name the interpreter gives to a delegate's node (it replaces, not adds to, the network's ops).
+#: Op name of a delegate's node: it stands for ops that are also listed on their own.
 DELEGATE_OP = "DELEGATE"
 
 

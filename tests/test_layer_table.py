@@ -38,15 +38,16 @@ class _Details:
         return [t for t in self._tensors if t["index"] in self._inputs]
 
 
-def _dense_with_flatten(weight_dtype=np.float32, quantized: bool = False, delegate: bool = False):
+def _dense_with_flatten(quantized: bool = False, delegate: bool = False):
     """input (1,4,4,2) -> SHAPE -> RESHAPE (1,32) -> FULLY_CONNECTED (1,1) [-> DELEGATE node]."""
+    values, bias = (np.int8, np.int32) if quantized else (np.float32, np.float32)
     tensors = [
-        _tensor(0, [1, 4, 4, 2], quantized=quantized),
+        _tensor(0, [1, 4, 4, 2], values, quantized),
         _tensor(1, [2], np.int32),  # the reshape's target shape: an argument, not a weight
-        _tensor(2, [1, 32], quantized=quantized),
-        _tensor(3, [1, 32], weight_dtype, quantized=quantized),
-        _tensor(4, [1], np.int32 if quantized else np.float32, quantized=quantized),  # bias
-        _tensor(5, [1, 1], quantized=quantized),
+        _tensor(2, [1, 32], values, quantized),
+        _tensor(3, [1, 32], values, quantized),
+        _tensor(4, [1], bias, quantized),
+        _tensor(5, [1, 1], values, quantized),
         _tensor(6, [4], np.int32),
     ]
     ops = [
@@ -73,7 +74,7 @@ def test_layer_table_delegate_node_present_skipped():
 
 
 def test_layer_table_int8_model_quantized_bias_counted():
-    rows = layer_table(_dense_with_flatten(np.int8, quantized=True))
+    rows = layer_table(_dense_with_flatten(quantized=True))
 
     assert [(r["op"], r["dtype"], r["parameters"]) for r in rows] == [
         ("RESHAPE", "int8", 0),
@@ -85,7 +86,7 @@ def test_layer_table_float16_weights_counted_once_with_their_layer():
     tensors = [
         _tensor(0, [1, 8]),
         _tensor(1, [3, 8], np.float16),
-        _tensor(2, [3]),  # DEQUANTIZE's output: the float32 weights the layer reads
+        _tensor(2, [3, 8]),  # DEQUANTIZE's output: the float32 weights the layer reads
         _tensor(3, [1, 3]),
     ]
     ops = [_op("DEQUANTIZE", [1], [2]), _op("FULLY_CONNECTED", [0, 2, -1], [3])]
@@ -112,11 +113,12 @@ def small_keras_model():
     pytest.importorskip("tensorflow", reason="exporting a model needs TensorFlow (pip install -e .[train])")
     import keras
 
+    bias = keras.initializers.Constant(0.1)  # A zero bias would be folded away by the converter.
     inputs = keras.Input((16, 16, 3), name="log_dct")
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", bias_initializer=bias)(inputs)
     x = keras.layers.AveragePooling2D(2)(x)
     x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", bias_initializer=bias)(x)
     return keras.Model(inputs, outputs)
 
 
