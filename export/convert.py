@@ -135,13 +135,15 @@ def export(args: argparse.Namespace) -> tuple[dict, bool]:
     keras_scores = np.asarray(model.predict(inputs, verbose=0)).reshape(-1)
     keras_metrics = metrics.summary(labels, keras_scores, spec.threshold)
     report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics, "variants": {}}
+    card = {k: v for k, v in (("training_data", args.training_data), ("licence", args.licence),
+                              ("limits", args.limits)) if v}
     all_passed = True
     for variant in args.variants:
         started = time.time()
         representative = None
         if variant == "int8":
             representative = representative_dataset(split, spec, model, args.representative)
-        variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, "variant": variant}})
+        variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, **card, "variant": variant}})
         tflite = embed_spec(convert(model, variant, representative), variant_spec)
         scores = score_tflite(tflite, inputs)
         tflite_metrics = metrics.summary(labels, scores, spec.threshold)

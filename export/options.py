@@ -16,5 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the run's images are now, if they moved since training")
     p.add_argument("--representative", type=int, default=200,
                    help="training images used to calibrate full-integer int8")
+    p.add_argument("--training-data", default="", help="model card: what it was trained on")
+    p.add_argument("--licence", default="", help="model card: the model's licence (e.g. the data's terms)")
+    p.add_argument("--limits", default="", help="model card: what the model is not for")
     p.add_argument("--max-accuracy-drop", type=float, default=0.5,
                    help="largest allowed accuracy difference from Keras, in percentage points")
