@@ -39,9 +39,8 @@ def _inbound_layer_names(layer_config: dict) -> list[str]:
 
     def walk(obj):
         if isinstance(obj, dict):
-            history = obj.get("config", {}).get("keras_history") if obj.get("class_name") == "__keras_tensor__" else None
-            if history:
-                names.append(history[0])
+            if obj.get("class_name") == "__keras_tensor__":
+                names.append(obj["config"]["keras_history"][0])  # (layer name, node, tensor)
                 return
             for value in obj.values():
                 walk(value)
@@ -98,7 +97,7 @@ def _receptive_field(layer, output_shape: tuple, inbound: list) -> tuple | None:
     if len(output_shape) < 3 or any(field is WHOLE_INPUT for field in inbound):
         return WHOLE_INPUT  # a vector per image: every value may depend on every input value
     # Merged branches (e.g. Concatenate): the widest field and coarsest stride of the inputs.
-    rf_h, rf_w, jump_h, jump_w = np.max(np.array(inbound), axis=0)
+    rf_h, rf_w, jump_h, jump_w = (int(v) for v in np.max(np.array(inbound), axis=0))
     config = layer.get_config()
     kernel = config.get("kernel_size") or config.get("pool_size")
     if kernel is None:
@@ -107,7 +106,7 @@ def _receptive_field(layer, output_shape: tuple, inbound: list) -> tuple | None:
     dilation = config.get("dilation_rate", (1, 1))
     rf_h += (kernel[0] - 1) * dilation[0] * jump_h
     rf_w += (kernel[1] - 1) * dilation[1] * jump_w
-    return (int(rf_h), int(rf_w), int(jump_h * strides[0]), int(jump_w * strides[1]))
+    return (rf_h, rf_w, jump_h * strides[0], jump_w * strides[1])
 
 
 def layer_table(model) -> list[LayerRow]:

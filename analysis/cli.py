@@ -27,6 +27,11 @@ def _bands(values: dict[str, float], fmt: str = "{:+.3f}") -> str:
     return " / ".join(fmt.format(v) for v in values.values())
 
 
+def _band_label(name: str, limits: tuple[float, float]) -> str:
+    lo, hi = limits
+    return f"{name} \u2265{lo:g}" if np.isinf(hi) else f"{name} {lo:g}-{hi:g}"
+
+
 def _spectra(args: argparse.Namespace) -> str:
     from analysis import figures
     from analysis.spectra import BANDS, band_means, class_spectra, load_folder, power_law_slope
@@ -63,11 +68,13 @@ def _spectra(args: argparse.Namespace) -> str:
     lines = [
         f"Measured by `deepfake-dct analyze spectra` on {real.count} real images from `{args.real}` "
         f"and {fake.count} fake images from `{args.fake}` "
-        f"({sets['real'].skipped} and {sets['fake'].skipped} unreadable files skipped), "
+        f"(files skipped as unreadable or too small: {sets['real'].skipped} real, "
+        f"{sets['fake'].skipped} fake), "
         f"{args.size}x{args.size}.",
         "",
         f"- Mean fake \u2212 real difference of the greyscale log(|DCT|+1) by band "
-        f"({' / '.join(f'{k} {lo_:g}-{hi_:g}' for k, (lo_, hi_) in BANDS.items())} of the radius):",
+        f"({' / '.join(_band_label(*item) for item in BANDS.items())} of the radius, as a fraction "
+        f"of {args.size}):",
     ]
     lines += [f"  - {label}: {_bands(band_means(f.log_dct_grey - r.log_dct_grey))}"
               for label, (r, f) in spectra.items()]
@@ -75,6 +82,9 @@ def _spectra(args: argparse.Namespace) -> str:
         f"- Power-law exponent of the azimuthal power over radii {lo}-{n - 1} ({last}): "
         f"real {power_law_slope(real.radius, real.radial_power, lo, n):.2f}, "
         f"fake {power_law_slope(fake.radius, fake.radial_power, lo, n):.2f} (1/f\u00b2 is \u22122).",
+        f"- Share of the greyscale AC power that is left-right antisymmetric (odd kx), {last}: "
+        f"real {real.odd_kx_share:.3f}, fake {fake.odd_kx_share:.3f}; top-bottom (odd ky): "
+        f"real {real.odd_ky_share:.3f}, fake {fake.odd_ky_share:.3f}.",
         f"- Fake / real power, mean over radii {n // 2}-{n - 1}: "
         + "; ".join(f"{label} {np.mean(f.radial_power[top] / r.radial_power[top]):.2f}"
                     for label, (r, f) in spectra.items()) + ".",
@@ -87,18 +97,19 @@ def _spectra(args: argparse.Namespace) -> str:
 def _upsampling(args: argparse.Namespace) -> str:
     from analysis import figures
     from analysis.spectra import greyscale, load_folder, mean_log_dct
-    from analysis.upsampling import resample_all, upsampling_kernels
+    from analysis.upsampling import resample, upsampling_kernels
     from detector.images import InputPolicy
 
     images = load_folder(args.real, InputPolicy(args.size, args.size), args.max_images, args.seed)
     grey = greyscale(images.images)
     kernels = upsampling_kernels(np.random.default_rng(args.seed))
-    resampled = [resample_all(image, kernels) for image in grey]
-    stacks = {"original": grey, **{name: np.stack([r[name] for r in resampled]) for name in kernels}}
-    spectra = {name: mean_log_dct(stack) for name, stack in stacks.items()}
+    spectra = {"original": mean_log_dct(grey)}
+    spectra.update({name: mean_log_dct(resample(image, kernel) for image in grey)
+                    for name, kernel in kernels.items()})
     # A crop of the first image around its centre, large enough to see a 2-pixel period.
     c, half = args.size // 2, 8
-    crops = {name: stack[0, c - half : c + half, c - half : c + half] for name, stack in stacks.items()}
+    first = {"original": grey[0], **{name: resample(grey[0], kernel) for name, kernel in kernels.items()}}
+    crops = {name: image[c - half : c + half, c - half : c + half] for name, image in first.items()}
     figure = figures.upsampling_figure(crops, spectra, Path(args.out) / "upsampling.png")
 
     n = args.size
@@ -111,7 +122,7 @@ def _upsampling(args: argparse.Namespace) -> str:
         f"`{args.real}` (greyscale, as stored, no JPEG step; downsampled 2x by 2x2 averaging, "
         f"upsampled back to {n}x{n}; one random transposed-convolution kernel, seed {args.seed}).",
         "",
-        "| method | mean log(\\|DCT\\|+1) minus original, upper half of frequencies "
+        f"| method | mean log(\\|DCT\\|+1) minus original where ky or kx \u2265 {n // 2} (the mirrored half) "
         f"| mean log(\\|DCT\\|+1) on row/column {n // 2} |",
         "|---|---:|---:|",
     ]
@@ -130,20 +141,46 @@ def _run_facts(run) -> str:
     return f"architecture `{run.spec.architecture}`{accuracy}"
 
 
+#: Width, in coefficients, of the strips along the top and left edges of a spectrum that
+#: :func:`_map_facts` reports apart: the coarsest vertical and the coarsest horizontal detail.
+EDGE_STRIP = 8
+
+
+def _map_facts(name: str, values: np.ndarray, what: str) -> list[str]:
+    """Where an (H, W, 3) map over a network input is large: by channel and, for a log-DCT input,
+    by band and on the strips of coarsest horizontal / vertical frequency."""
+    from analysis.spectra import band_means
+
+    magnitude = np.abs(values)
+    lines = [f"- `{name}`: mean {what} by channel (R / G / B): "
+             + " / ".join(f"{v:.3g}" for v in magnitude.mean(axis=(0, 1))) + "."]
+    if name == "log_dct":
+        k = EDGE_STRIP
+        lines += [
+            f"- `{name}`: mean {what} by band (low / middle / high): {_bands(band_means(magnitude), '{:.3g}')}.",
+            f"- `{name}`: mean {what} on the first {k} columns (kx < {k}: coarse horizontal detail, any "
+            f"vertical) {magnitude[:, :k].mean():.3g}; on the first {k} rows (ky < {k}) "
+            f"{magnitude[:k, :].mean():.3g}; elsewhere {magnitude[k:, k:].mean():.3g}.",
+        ]
+    return lines
+
+
 def _weights(args: argparse.Namespace) -> str:
     from analysis import figures
     from analysis.saliency import linear_weight_map, load_run
     from analysis.spectra import band_means
 
-    run = load_run(args.run, args.data)
+    run = load_run(args.run)
+    name = run.spec.input_names[0]
     weights = linear_weight_map(run.model)
-    figure = figures.input_maps_figure({run.spec.input_names[0]: weights}, Path(args.out) / "logistic_weights.png",
+    figure = figures.input_maps_figure({name: weights}, Path(args.out) / "logistic_weights.png",
                                        title="weight", signed=True)
     return "\n".join([
         f"Measured by `deepfake-dct analyze weights` on the run `{args.run}` ({_run_facts(run)}).",
         "",
-        f"- Mean weight by band (low / middle / high): {_bands(band_means(weights), '{:+.4f}')}.",
-        f"- Mean |weight| by band (low / middle / high): {_bands(band_means(np.abs(weights)), '{:.4f}')}.",
+        *_map_facts(name, weights, "|weight|"),
+        f"- `{name}`: mean signed weight by band (low / middle / high; > 0 pushes towards fake): "
+        f"{_bands(band_means(weights), '{:+.3g}')}.",
         "",
         _link(figure, args),
     ])
@@ -152,9 +189,8 @@ def _weights(args: argparse.Namespace) -> str:
 def _saliency(args: argparse.Namespace) -> str:
     from analysis import figures
     from analysis.saliency import held_out_paths, load_run, saliency_maps
-    from analysis.spectra import band_means
 
-    run = load_run(args.run, args.data)
+    run = load_run(args.run, args.data_root)
     paths = held_out_paths(run.split, "fake")[: args.max_images]
     result = saliency_maps(run, paths)
     figure = figures.input_maps_figure(result.maps, Path(args.out) / "saliency.png",
@@ -165,8 +201,8 @@ def _saliency(args: argparse.Namespace) -> str:
         f"their mean p_fake is {result.mean_p_fake:.3f}.",
         "",
     ]
-    lines += [f"- `{name}`: mean |gradient| by band (low / middle / high): {_bands(band_means(m), '{:.2e}')}."
-              for name, m in result.maps.items()]
+    for name, values in result.maps.items():
+        lines += _map_facts(name, values, "|gradient|")
     lines += ["", _link(figure, args)]
     return "\n".join(lines)
 
@@ -190,40 +226,46 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         p.add_argument("--doc", default=None,
                        help=f"markdown page whose `{name}` section to rewrite (e.g. docs/ARCHITECTURE.md)")
-        p.add_argument("--size", type=int, default=128, help="input height and width (default 128)")
         return p
 
-    def images(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the figures (default {DEFAULT_OUT})")
-        p.add_argument("--max-images", type=int, default=None, help="use at most N images per folder")
-        p.add_argument("--seed", type=int, default=0, help="seed of the image sample (and random kernel)")
+    def size(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--size", type=int, default=128, help="input height and width (default 128)")
 
-    def run(p: argparse.ArgumentParser) -> None:
-        images(p)
+    def out(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the figures (default {DEFAULT_OUT})")
+
+    def folders(p: argparse.ArgumentParser, *classes: str) -> None:
+        out(p)
+        size(p)
+        for name in classes:
+            p.add_argument(f"--{name}", required=True, help=f"folder of {name} images (searched recursively)")
+        p.add_argument("--max-images", type=int, default=None,
+                       help="a seeded random sample of at most N images per folder")
+        p.add_argument("--seed", type=int, default=0, help="seed of the sample (and of the random kernel)")
+
+    def run(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        out(p)
         p.add_argument("--run", required=True, help="a folder written by `deepfake-dct train`")
-        p.add_argument("--data", default=None,
-                       help="data root of the run's split.json (default: the root recorded in it)")
+        return p
 
     p = add("spectra", _spectra, "mean log-DCT spectra of real and fake images, their difference, "
             "and the azimuthally averaged power")
-    images(p)
-    p.add_argument("--real", required=True, help="folder of real images (searched recursively)")
-    p.add_argument("--fake", required=True, help="folder of fake images (searched recursively)")
+    folders(p, "real", "fake")
     p.add_argument("--jpeg-quality", type=int, default=75,
                    help="also show both classes re-encoded as JPEG at this quality, so that the "
                         "container does not tell them apart (0: as stored only; default 75)")
-
-    p = add("upsampling", _upsampling, "downsample real images 2x, upsample them back four ways, "
-            "and show the spectrum each way leaves")
-    images(p)
-    p.add_argument("--real", required=True, help="folder of real images (searched recursively)")
-
+    folders(add("upsampling", _upsampling, "downsample real images 2x, upsample them back four ways, "
+                "and show the spectrum each way leaves"), "real")
     run(add("weights", _weights, "the weights of a logistic regression on the log-DCT "
             "(a run trained with --arch logistic_dct)"))
-    run(add("saliency", _saliency, "mean |gradient of p_fake| over the fake images of a run's "
-            "held-out test split"))
-    add("architecture", _architecture,
-        "each architecture in training.models.ARCHITECTURES, layer by layer")
+    p = run(add("saliency", _saliency, "mean |gradient of p_fake| over the fake images of a run's "
+                "held-out test split"))
+    p.add_argument("--max-images", type=int, default=None, help="use the first N of those images")
+    p.add_argument("--data-root", default=None,
+                   help="where the run's images are now, if they moved since training "
+                        "(default: the root recorded in its split.json)")
+    size(add("architecture", _architecture,
+             "each architecture in training.models.ARCHITECTURES, layer by layer"))
     return parser
 
 

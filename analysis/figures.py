@@ -24,7 +24,8 @@ def _figure(rows: int, cols: int, panel: float = 2.6):
 
 
 def save_png(fig, path: Path | str) -> Path:
-    """Saves a figure as an optimised 256-colour PNG (heatmaps stay legible; files stay small)."""
+    """Saves a figure as an optimised, dithered 256-colour PNG: heatmaps stay smooth and legible at
+    about half the size of a full-colour PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -46,6 +47,13 @@ def _heatmap(ax, data, title, cmap="viridis", vmin=None, vmax=None, frequency=Tr
     ax.figure.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
 
 
+def _range(*maps) -> tuple[float, float]:
+    """One colour range for several spectra: their 0.5th to 99.5th percentile, so that the few
+    lowest-frequency coefficients, orders of magnitude above the rest, do not flatten the picture."""
+    values = np.concatenate([np.ravel(m) for m in maps])
+    return float(np.percentile(values, 0.5)), float(np.percentile(values, 99.5))
+
+
 def _symmetric_limit(data) -> float:
     """A colour limit for signed maps: the 99.5th percentile of |data|, so one extreme coefficient
     (often the mean brightness at (0, 0)) does not wash out the rest."""
@@ -54,9 +62,9 @@ def _symmetric_limit(data) -> float:
 
 def spectra_figure(rows: dict[str, tuple[np.ndarray, np.ndarray]], path):
     """One row per label: the real and the fake mean spectrum on one colour scale, and fake - real."""
-    fig, axes = _figure(len(rows), 3)
+    fig, axes = _figure(len(rows), 3, panel=2.3)
     for (label, (real, fake)), ax in zip(rows.items(), axes):
-        low, high = min(real.min(), fake.min()), max(real.max(), fake.max())
+        low, high = _range(real, fake)
         _heatmap(ax[0], real, f"real: {label}", vmin=low, vmax=high)
         _heatmap(ax[1], fake, f"fake: {label}", vmin=low, vmax=high)
         limit = _symmetric_limit(fake - real)
@@ -96,8 +104,7 @@ def upsampling_figure(crops: dict[str, np.ndarray], spectra: dict[str, np.ndarra
     reference = spectra[names[0]]
     diffs = {name: spectra[name] - reference for name in names}
     limit = max(_symmetric_limit(d) for d in diffs.values())
-    low = min(s.min() for s in spectra.values())
-    high = max(s.max() for s in spectra.values())
+    low, high = _range(*spectra.values())
     for column, name in enumerate(names):
         _heatmap(axes[0, column], crops[name], f"{name}\n(crop, pixels)", cmap="gray", frequency=False)
         _heatmap(axes[1, column], spectra[name], "mean log(|DCT|+1)", vmin=low, vmax=high)
@@ -106,13 +113,14 @@ def upsampling_figure(crops: dict[str, np.ndarray], spectra: dict[str, np.ndarra
 
 
 def input_maps_figure(maps: dict[str, np.ndarray], path, title: str, signed: bool):
-    """One row per network input: a heatmap of each channel of an (H, W, 3) map over the input, and
-    for a log-DCT input the azimuthal average of its mean |value| over the channels. ``signed``
+    """A 2 x 2 block per network input: a heatmap of each channel of an (H, W, 3) map over the input, and
+    for a log-DCT input the azimuthal average of its mean over the channels. ``signed``
     maps (weights) use a diverging colour scale; unsigned ones (|gradients|) a log scale."""
     from matplotlib.colors import LogNorm
 
-    fig, axes = _figure(len(maps), 4)
-    for (name, values), ax in zip(maps.items(), axes):
+    fig, axes = _figure(2 * len(maps), 2, panel=3.0)
+    for (name, values), block in zip(maps.items(), axes.reshape(len(maps), 4)):
+        ax = list(block)  # R, G, B, then the summary panel: a 2 x 2 block per input
         frequency = name == "log_dct"
         if signed:
             limit = _symmetric_limit(values)
@@ -124,10 +132,16 @@ def input_maps_figure(maps: dict[str, np.ndarray], path, title: str, signed: boo
             _heatmap(ax[c], values[..., c], f"{title}\n{name}, channel {_CHANNELS[c]}",
                      frequency=frequency, **scale)
         if frequency:
-            radius, profile = azimuthal_average(np.abs(values).mean(axis=-1))
-            ax[3].semilogy(radius / (2.0 * len(radius)), profile, color="k")
-            ax[3].set(xlabel="radial frequency (cycles / pixel)", ylabel="mean |value|",
-                      title="azimuthal average, all channels")
+            # Signed maps average to where they push up or down; unsigned ones to how much.
+            radius, profile = azimuthal_average(values.mean(axis=-1))
+            f = radius / (2.0 * len(radius))
+            if signed:
+                ax[3].plot(f, profile, color="k")
+                ax[3].axhline(0.0, color="grey", lw=0.8)
+            else:
+                ax[3].semilogy(f, profile, color="k")
+            ax[3].set(xlabel="radial frequency (cycles / pixel)", ylabel=f"mean {title}",
+                      title="azimuthal average of the channel mean")
             ax[3].title.set_fontsize(9)
         else:
             _heatmap(ax[3], np.abs(values).mean(axis=-1), f"{name}, mean |value| of R, G, B",

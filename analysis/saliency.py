@@ -2,7 +2,7 @@
 
 Both are maps over the model's input. For a log-DCT input, position is frequency: coefficient
 (0, 0) is the mean brightness, and (ky, kx) grows towards the finest vertical and horizontal detail.
-TensorFlow is imported inside :func:`saliency_maps` only.
+Keras and TensorFlow are imported inside :func:`load_run` and :func:`saliency_maps` only.
 """
 
 from __future__ import annotations
@@ -113,13 +113,14 @@ def saliency_maps(run: Run, paths: list[Path], batch_size: int = 32) -> Saliency
         with tf.GradientTape() as tape:
             tape.watch(list(inputs.values()))
             p_fake = run.model(inputs, training=False)
+            total = tf.reduce_sum(p_fake)
         # Images in a batch do not interact (no batch statistics at inference), so the gradient of
-        # the sum is each image's own gradient.
-        grads = tape.gradient(tf.reduce_sum(p_fake), inputs)
+        # the sum holds each image's own gradient.
+        grads = tape.gradient(total, inputs)
         for name in names:
             batch_total = np.abs(grads[name].numpy()).sum(axis=0, dtype=np.float64)
             totals[name] = batch_total if totals[name] is None else totals[name] + batch_total
-        p_sum += float(tf.reduce_sum(p_fake))
+        p_sum += float(total)
         count += len(examples)
     if count == 0:
         raise ValueError(f"Expected readable images, got none of {len(paths)}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -63,20 +64,27 @@ def greyscale(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float32) @ LUMA
 
 
-def mean_log_dct(images: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> np.ndarray:
-    """Mean over the first axis of log(|DCT| + eps) of (N, H, W) or (N, H, W, C) images."""
-    total = np.zeros(images.shape[1:], dtype=np.float64)
+def _mean_of(images: Iterable[np.ndarray], transform) -> np.ndarray:
+    """Mean of ``transform(image)`` over images (an array's first axis, or any iterable of arrays of
+    one shape), accumulated in float64 one image at a time so that memory stays flat."""
+    total, count = None, 0
     for image in images:
-        total += log_dct(image, eps)
-    return (total / len(images)).astype(np.float32)
+        value = np.asarray(transform(image), dtype=np.float64)
+        total = value if total is None else total + value
+        count += 1
+    if count == 0:
+        raise ValueError("Expected at least one image, got none.")
+    return total / count
 
 
-def mean_power(images: np.ndarray) -> np.ndarray:
-    """Mean over the first axis of DCT(image)**2 of (N, H, W) or (N, H, W, C) images."""
-    total = np.zeros(images.shape[1:], dtype=np.float64)
-    for image in images:
-        total += np.square(dct2(image), dtype=np.float64)
-    return total / len(images)
+def mean_log_dct(images: Iterable[np.ndarray], eps: float = DEFAULT_LOG_EPS) -> np.ndarray:
+    """Mean log(|DCT| + eps) of (H, W) or (H, W, C) images, in float32."""
+    return _mean_of(images, lambda image: log_dct(image, eps)).astype(np.float32)
+
+
+def mean_power(images: Iterable[np.ndarray]) -> np.ndarray:
+    """Mean DCT(image)**2 of (H, W) or (H, W, C) images, in float64."""
+    return _mean_of(images, lambda image: np.square(dct2(image), dtype=np.float64))
 
 
 def frequency_radius(h: int, w: int) -> np.ndarray:
@@ -115,6 +123,19 @@ def power_law_slope(radius: np.ndarray, profile: np.ndarray, lo: int, hi: int) -
     return float(np.polyfit(np.log(radius[keep]), np.log(profile[keep]), 1)[0])
 
 
+def odd_frequency_share(power: np.ndarray, axis: int) -> float:
+    """Share of the AC power of an (H, W) DCT power spectrum at odd indices along ``axis``.
+
+    DCT-II basis functions of odd index are antisymmetric about the image's centre line and those of
+    even index symmetric, so along axis 1 (kx) this is the share of the image's variation that is
+    left-right antisymmetric: 0 for a mirror-symmetric image, 1 for an antisymmetric one.
+    """
+    power = np.array(power, dtype=np.float64)
+    power[0, 0] = 0.0  # the mean brightness is not variation
+    odd = power[:, 1::2] if axis == 1 else power[1::2, :]
+    return float(odd.sum() / power.sum())
+
+
 @dataclass(frozen=True)
 class ClassSpectra:
     """Mean spectra of one class of images."""
@@ -127,6 +148,10 @@ class ClassSpectra:
     """Ring radii of :attr:`radial_power`, in DCT index units."""
     radial_power: np.ndarray
     """Azimuthal average of the mean greyscale DCT power."""
+    odd_kx_share: float
+    """Share of the greyscale AC power that is left-right antisymmetric (:func:`odd_frequency_share`)."""
+    odd_ky_share: float
+    """Share of the greyscale AC power that is top-bottom antisymmetric."""
     count: int
     """Images averaged."""
 
@@ -134,12 +159,15 @@ class ClassSpectra:
 def class_spectra(images: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> ClassSpectra:
     """All the spectra of one class, from (N, H, W, 3) uint8 images."""
     grey = greyscale(images)
-    radius, radial = azimuthal_average(mean_power(grey))
+    power = mean_power(grey)
+    radius, radial = azimuthal_average(power)
     return ClassSpectra(
         log_dct_grey=mean_log_dct(grey, eps),
         log_dct_rgb=mean_log_dct(images, eps),
         radius=radius,
         radial_power=radial,
+        odd_kx_share=odd_frequency_share(power, axis=1),
+        odd_ky_share=odd_frequency_share(power, axis=0),
         count=len(images),
     )
 

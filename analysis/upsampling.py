@@ -30,8 +30,6 @@ _BINOMIAL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 8.0
 #: Side of the transposed convolution's kernel: 4x4 with stride 2, as in DCGAN-style generators.
 TRANSPOSED_KERNEL = 4
 
-METHODS = ("nearest", "bilinear", "binomial", "transposed conv")
-
 
 def downsample2x(image: np.ndarray) -> np.ndarray:
     """(2H, 2W) -> (H, W) float by averaging 2x2 blocks (area downsampling). Odd edges are cropped."""
@@ -77,7 +75,7 @@ def random_transposed_kernel(rng: np.random.Generator, size: int = TRANSPOSED_KE
 
 
 def upsampling_kernels(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The 2-D kernel of each method in :data:`METHODS` (separable filters as outer products)."""
+    """The 2-D kernel of each upsampling method, by name (separable filters as outer products)."""
     return {
         "nearest": np.outer(_BOX, _BOX),
         "bilinear": np.outer(_TRIANGLE, _TRIANGLE),
@@ -86,7 +84,6 @@ def upsampling_kernels(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def resample_all(image: np.ndarray, kernels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The (H, W) image downsampled 2x, then upsampled back with each kernel, by method name."""
-    small = downsample2x(image)
-    return {name: upsample2x(small, kernel) for name, kernel in kernels.items()}
+def resample(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The (H, W) image downsampled 2x, then upsampled back with ``kernel``."""
+    return upsample2x(downsample2x(image), kernel)
