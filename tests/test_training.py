@@ -135,3 +135,18 @@ def test_cli_architecture_names_match_the_models_module():
     from training.options import ARCHITECTURE_NAMES
 
     assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES) | set(ENSEMBLES)
+
+
+def test_predict_feeds_each_model_only_its_named_inputs():
+    """A regression test: a pixels-only member given both inputs must read 'pixels', not the first."""
+    tf = pytest.importorskip("tensorflow")
+    import keras
+
+    from training.train import predict
+
+    inputs = keras.Input((4, 4, 3), name="pixels")
+    model = keras.Model({"pixels": inputs}, keras.layers.GlobalAveragePooling2D()(inputs)[:, :1])
+    batch = {"log_dct": tf.zeros((2, 4, 4, 3)), "pixels": tf.ones((2, 4, 4, 3))}
+    dataset = tf.data.Dataset.from_tensors((batch, tf.constant([0.0, 1.0]), tf.constant([1.0, 1.0])))
+    labels, scores = predict(model, dataset)
+    assert labels.tolist() == [0, 1] and scores.tolist() == [1.0, 1.0]

@@ -37,11 +37,13 @@ def compute_normalisation(paths, policy: InputPolicy, log_eps: float, skips) -> 
 
 
 def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, p_fake) over a dataset, in its order, leaving out the files that could not be read."""
+    """(labels, p_fake) over a dataset, in its order, leaving out the files that could not be read.
+    Each model gets only the inputs it names (an ensemble member reads one of the dataset's two)."""
     labels, scores = [], []
     for inputs, y, weight in dataset:
         keep = np.asarray(weight).reshape(-1) > 0
-        scores.append(np.asarray(model(inputs, training=False)).reshape(-1)[keep])
+        own = {name: inputs[name] for name in model.input}
+        scores.append(np.asarray(model(own, training=False)).reshape(-1)[keep])
         labels.append(np.asarray(y).reshape(-1)[keep])
     return np.concatenate(labels).astype(int), np.concatenate(scores)
 
