@@ -81,7 +81,8 @@ def test_model(tmp_path_factory, bundled) -> Path:
         bias_initializer=keras.initializers.Constant(1.0),
     )(x)
     spec = ModelSpec(**{
-        **vars(bundled.spec), "threshold": 0.6, "architecture": "test_pooled_dense",
+        **vars(bundled.spec), "representation": "log_dct", "threshold": 0.6,
+        "architecture": "test_pooled_dense",
         "provenance": "exported by tests/test_streamlit_app.py",
         "extra": {"licence": "Test licence.", "limits": "Test limits."},
     })
