@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -68,8 +67,9 @@ def main(argv: list[str]) -> int:
         except ModelFileError as e:
             print(f"ERROR: {e}", file=sys.stderr)
             return 2
-    process = subprocess.Popen(streamlit_command(args), env=server_environment())
-    try:
-        return process.wait()
-    except KeyboardInterrupt:  # Streamlit got the same Ctrl-C and is shutting down.
-        return process.wait()
+    # Become the server rather than start it as a child: a signal meant for `deepfake-dct app`
+    # (Ctrl-C, a test's terminate(), a service manager's stop) then reaches Streamlit itself
+    # instead of killing a launcher and leaving an orphaned server behind.
+    command = streamlit_command(args)
+    os.execve(command[0], command, server_environment())
+    return 0  # Not reached: execve replaces this process.

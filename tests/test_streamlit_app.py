@@ -291,18 +291,15 @@ def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
 
     started = []
 
-    class FakeProcess:
-        def __init__(self, command, env):
-            started.append((command, env))
-
-        def wait(self):
-            return 0
+    def fake_execve(path, command, env):
+        started.append((path, command, env))
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.setattr(apps.launch.subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(apps.launch.os, "execve", fake_execve)
 
     assert cli_main(["app", "--port", "9124"]) == 0
-    (command, env), = started
+    (path, command, env), = started
+    assert path == command[0] == sys.executable
     assert command[3:5] == ["run", str(APP)] and "--" not in command
     assert env["OPENBLAS_NUM_THREADS"] == "1"
 
