@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
+import os
 
-import numpy as np
-import pytest
-from PIL import Image
+# Before numpy loads: one OpenBLAS thread, as `import detector` sets for the runtime (threaded BLAS
+# on 128x128 products spins against the other threads; the suite ran 7x slower under load).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import io  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ffhq-tpdne-128"
 

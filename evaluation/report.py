@@ -1,0 +1,133 @@
+"""Scores -> the report: metrics per condition, the robustness table (markdown and JSON), the text
+printed, and the files one evaluation writes (``report.json``, ``scores.csv``, plots)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from evaluation import metrics
+from evaluation.score import Scores
+from training.data import atomic_write_bytes, atomic_write_json
+
+#: Columns of the robustness table: (key in a condition's metrics, heading).
+TABLE_COLUMNS = (
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced acc."),
+    ("real_accuracy", "real acc."),
+    ("fake_accuracy", "fake acc."),
+    ("roc_auc", "ROC AUC"),
+    ("average_precision", "AP"),
+    ("expected_calibration_error", "ECE"),
+)
+
+def condition_rows(scores: Scores, threshold: float) -> list[dict]:
+    """One entry per condition: its name, family, strength and every metric at ``threshold``."""
+    labels = scores.labels
+    return [
+        {"condition": c.name, "family": c.family, "strength": c.strength,
+         **metrics.evaluate(labels, p, threshold)}
+        for c, p in zip(scores.conditions, scores.p_fake)
+    ]
+
+
+def markdown_table(headings: list[str], rows: list[list]) -> str:
+    """A GitHub markdown table; floats with 4 decimals, None as an empty cell."""
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def robustness_table(rows: list[dict]) -> str:
+    return markdown_table(
+        ["condition"] + [heading for _, heading in TABLE_COLUMNS],
+        [[row["condition"]] + [row[key] for key, _ in TABLE_COLUMNS] for row in rows],
+    )
+
+
+def format_note(format_jpeg: int, policy_jpeg: int) -> str:
+    """A sentence on what the images went through before the model: the format step, the policy."""
+    policy = (f"the model's own policy then re-encodes every fitted image as JPEG q{policy_jpeg}, as at "
+              "run time" if policy_jpeg else "the model's policy has no JPEG step")
+    if format_jpeg:
+        return (f"--jpeg {format_jpeg}: every image, real and fake, was re-encoded as JPEG q{format_jpeg} "
+                "(4:2:0) after decoding and before any perturbation, so that both classes reach the "
+                f"model with a JPEG history; {policy}.")
+    return (f"No format-matching step: images were scored as stored; {policy}"
+            + (", which masks some but not all of a PNG-versus-JPEG difference." if policy_jpeg else "."))
+
+
+def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed: int,
+                 format_jpeg: int) -> dict:
+    """The whole report of one evaluation (clean metrics first, then each perturbation, if any)."""
+    rows = condition_rows(scores, threshold)
+    counts = [int((scores.labels == label).sum()) for label in (0, 1)]
+    return {
+        "model": model,
+        "data": {**data, "scored": {"real": counts[0], "fake": counts[1]},
+                 "skipped": {"count": len(scores.skipped), "files": scores.skipped}},
+        "format_matching": {"jpeg_quality": format_jpeg,
+                            "note": format_note(format_jpeg, model["policy"]["jpeg_quality"])},
+        "clean": rows[0],
+        "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 else None,
+        "seconds": scores.seconds,
+    }
+
+
+def summary_text(report: dict) -> str:
+    """What the command prints: the clean metrics, the confusion matrix and the robustness table."""
+    c = report["clean"]
+    (tn, fp), (fn, tp) = c["confusion_matrix"]
+    data = report["data"]
+    lines = [
+        f"model: {report['model']['path']} ({report['model']['kind']}, "
+        f"{report['model']['architecture'] or 'unknown architecture'}, threshold {c['threshold']:.4f})",
+        f"scored {data['scored']['real']} real + {data['scored']['fake']} fake images; "
+        f"skipped {data['skipped']['count']} unreadable file(s)"
+        + (f"\nWARNING: {data['seen_in_training']} of them are training or validation files of the "
+           "model's split: these numbers are not held-out" if data.get("seen_in_training") else ""),
+        report["format_matching"]["note"],
+        f"accuracy {c['accuracy']:.4f}  balanced {c['balanced_accuracy']:.4f}  real {c['real_accuracy']:.4f}"
+        f"  fake {c['fake_accuracy']:.4f}",
+        f"ROC AUC {c['roc_auc']:.4f}  average precision {c['average_precision']:.4f}  "
+        f"expected calibration error {c['expected_calibration_error']:.4f}",
+        f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
+        f"fake->real {fn}  fake->fake {tp}",
+    ]
+    if report["robustness"]:
+        lines += ["", robustness_table([c] + report["robustness"]["conditions"]).rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def scores_csv(scores: Scores) -> bytes:
+    """One row per image: path, label, then p_fake under each condition."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["path", "label"] + [c.name for c in scores.conditions])
+    for i, item in enumerate(scores.items):
+        writer.writerow([str(item.path), item.label] + [f"{p:.6f}" for p in scores.p_fake[:, i]])
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:
+    """report.json, robustness.md (with --robustness), scores.csv and the plots; returns the paths."""
+    from evaluation import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = plots.write_score_plots(out, scores.labels, scores.p_fake[0], report["clean"])
+    if report["robustness"]:
+        rows = [report["clean"]] + report["robustness"]["conditions"]
+        atomic_write_bytes(out / "robustness.md", robustness_table(rows).encode("utf-8"))
+        written += [out / "robustness.md",
+                    plots.robustness_plot(out / "robustness.png", {Path(report["model"]["path"]).name: rows})]
+    atomic_write_bytes(out / "scores.csv", scores_csv(scores))
+    written.append(out / "scores.csv")
+    report["files"] = [str(p) for p in written] + [str(out / "report.json")]
+    atomic_write_json(out / "report.json", report)
+    return written + [out / "report.json"]
