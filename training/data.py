@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.images import ImageError, decode_rgb
+from detector.images import decode_rgb
 from detector.model_file import ModelSpec
 from training.augment import Augmentation
 
@@ -124,8 +124,8 @@ def atomic_write_json(path: Path, obj) -> None:
 
 
 __all__ = [
-    "ImageError",
     "LABELS",
+    "SPLITS",
     "Split",
     "atomic_write_bytes",
     "atomic_write_json",
