@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from detector._interpreter import load_interpreter_class
-from detector.images import DEFAULT_MAX_PIXELS, ImageInput, decode_rgb
+from detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, _describe, decode_rgb
 from detector.model_file import ModelFileError, ModelSpec, read_spec
 
 LABELS = ("real", "fake")
@@ -78,7 +78,7 @@ class Detector:
         if len(outputs) != 1 or int(np.prod(outputs[0]["shape"])) != 1:
             raise ModelFileError(
                 f"Expected a model with one output holding p_fake, got outputs "
-                f"{[list(o['shape']) for o in outputs]}."
+                f"{[_shape(o) for o in outputs]}."
             )
         self._output = outputs[0]
         threshold = self.options.threshold
@@ -128,8 +128,8 @@ class Detector:
                 matched[name] = hits[0]
         expected = [1, self.spec.policy.height, self.spec.policy.width, 3]
         for name, d in matched.items():
-            if list(d["shape"]) != expected:
-                raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {list(d['shape'])}.")
+            if _shape(d) != expected:
+                raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {_shape(d)}.")
         return matched
 
     @property
@@ -143,7 +143,13 @@ class Detector:
     def fit_image(self, image: ImageInput, bgr: bool = False) -> np.ndarray:
         """Decodes any input and applies the model's image-to-input policy: (H, W, 3) uint8 RGB."""
         rgb = decode_rgb(image, bgr=bgr, max_pixels=self.options.max_pixels)
-        return self.spec.policy.apply(rgb)
+        try:
+            return self.spec.policy.apply(rgb)
+        except ImageError as e:
+            if isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
+                # Name the file, as decoding errors do (an array or PIL image has no name to give).
+                raise type(e)(f"{_describe(image)}: {e}") from e
+            raise
 
     def preprocess(self, image: ImageInput, bgr: bool = False) -> dict[str, np.ndarray]:
         """The network's float32 inputs, by name, exactly as they are fed (before quantization)."""
@@ -184,6 +190,11 @@ class Detector:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _shape(detail: dict) -> list[int]:
+    """A tensor's shape as plain ints (the interpreter gives numpy ints, which print as np.int32(1))."""
+    return [int(v) for v in detail["shape"]]
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:

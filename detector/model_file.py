@@ -198,6 +198,13 @@ class _Reader:
         return default if pos is None else self._unpack(fmt, pos)
 
 
+#: Files users pass by mistake where a .tflite belongs: (leading bytes, what they are).
+_OTHER_MODEL_FILES = (
+    (b"PK\x03\x04", "a zip archive (a Keras .keras file?)"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (a Keras .h5 file?)"),
+)
+
+
 def read_metadata(model_bytes: bytes) -> dict[str, bytes]:
     """All ``Model.metadata`` entries of a ``.tflite`` file, by name.
 
@@ -205,7 +212,9 @@ def read_metadata(model_bytes: bytes) -> dict[str, bytes]:
       ModelFileError: the bytes are not a TFLite FlatBuffer.
     """
     if len(model_bytes) < 8 or model_bytes[4:8] != b"TFL3":
-        raise ModelFileError("Expected a TFLite model (FlatBuffer with identifier 'TFL3').")
+        kind = next((k for magic, k in _OTHER_MODEL_FILES if model_bytes.startswith(magic)), "")
+        hint = f", got {kind}: convert a trained run with `deepfake-dct export`" if kind else ""
+        raise ModelFileError(f"Expected a TFLite model (FlatBuffer with identifier 'TFL3'){hint}.")
     r = _Reader(model_bytes)
     model = r.deref(0)
     buffers, n_buffers = r.vector(model, _MODEL_BUFFERS)
