@@ -45,7 +45,8 @@ def load_run(run: Path | str, data_root: Path | str | None = None) -> Run:
     if missing:
         raise ValueError(f"Expected a training run in {run}, but it lacks {', '.join(missing)}.")
     split = Split.load(run / rundir.SPLIT, Path(data_root) if data_root else None)
-    return Run(model=keras.saving.load_model(run / rundir.MODEL), spec=rundir.load_spec(run), split=split)
+    model = keras.saving.load_model(run / rundir.MODEL, safe_mode=True)
+    return Run(model=model, spec=rundir.load_spec(run), split=split)
 
 
 def linear_weight_map(model) -> np.ndarray:

@@ -109,7 +109,7 @@ def main() -> None:
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        model = keras.models.load_model(Path(args.run) / "model.keras", compile=False)
+        model = keras.models.load_model(Path(args.run) / "model.keras", compile=False, safe_mode=True)
         batch = {k: v[None] for k, v in inputs.items()}
         keras_ms = timings_ms(lambda: model.predict(batch, verbose=0), max(20, args.repeats // 5))
         line("Keras model.predict, one image", keras_ms)

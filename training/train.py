@@ -85,7 +85,7 @@ def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
         callbacks=[
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
                                           restore_best_weights=True),
-            keras.callbacks.BackupAndRestore(str(out / f"backup_{arch}")),
+            keras.callbacks.BackupAndRestore(str(out / f"backup_{arch}"), double_checkpoint=True),
         ],
     )
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
