@@ -158,6 +158,8 @@ class Detector:
     def predict(self, inputs: dict[str, np.ndarray]) -> float:
         """p_fake for preprocessed inputs: quantize if the model is integer, invoke, dequantize."""
         with self._lock:
+            if self._interpreter is None:
+                raise ValueError("Expected an open Detector, got one that was closed.")
             for name, detail in self._inputs.items():
                 self._interpreter.set_tensor(detail["index"], _quantize(inputs[name][None], detail))
             self._interpreter.invoke()

@@ -115,3 +115,10 @@ def test_bundled_model_on_shared_images_separates_class_means(detector, shared_d
     scores_real = [detector.detect(p).p_fake for p in reals]
     scores_fake = [detector.detect(p).p_fake for p in fakes]
     assert np.mean(scores_fake) > np.mean(scores_real)
+
+
+def test_detect_after_close_raises_clear_error(face_like):
+    detector = Detector.from_file()
+    detector.close()
+    with pytest.raises(ValueError, match="closed"):
+        detector.detect(face_like)
