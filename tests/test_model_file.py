@@ -87,3 +87,10 @@ def test_detector_from_truncated_file_names_the_file(tmp_path, model_bytes):
 def test_detector_from_missing_file_raises(tmp_path):
     with pytest.raises(ModelFileError, match="cannot read the model file"):
         Detector.from_file(tmp_path / "nope.tflite")
+
+
+def test_every_bundled_model_loads_with_its_card():
+    for path in sorted(default_model_path().parent.glob("*.tflite")):
+        with Detector.from_file(path) as detector:
+            assert detector.spec.extra.get("licence", "").startswith("Non-commercial"), path.name
+            assert detector.spec.input_names == ("log_dct", "pixels"), path.name
