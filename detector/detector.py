@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from detector._interpreter import load_interpreter_class
-from detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, _describe, decode_rgb
+from detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, decode_rgb, describe_source
 from detector.model_file import ModelFileError, ModelSpec, read_spec
 
 LABELS = ("real", "fake")
@@ -148,7 +148,7 @@ class Detector:
         except ImageError as e:
             if isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
                 # Name the file, as decoding errors do (an array or PIL image has no name to give).
-                raise type(e)(f"{_describe(image)}: {e}") from e
+                raise type(e)(f"{describe_source(image)}: {e}") from e
             raise
 
     def preprocess(self, image: ImageInput, bgr: bool = False) -> dict[str, np.ndarray]:

@@ -69,28 +69,19 @@ class Normalisation:
     std: np.ndarray
     """(H, W, C) float32 standard deviation of the log-DCT, floored so that it never divides by 0."""
 
+    def __post_init__(self) -> None:
+        # Checked here, whichever way the statistics arrive (computed, .npz, a model file).
+        if self.mean.shape != self.std.shape:
+            raise ValueError(f"Expected mean and std of one shape, got {self.mean.shape} and {self.std.shape}.")
+        if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.std)) and np.all(self.std > 0)):
+            raise ValueError("Expected finite normalisation statistics with std > 0.")
+
     def apply(self, log_spectrum: np.ndarray) -> np.ndarray:
         if log_spectrum.shape[-3:] != self.mean.shape:
             raise ValueError(
                 f"Expected a log-DCT of shape {self.mean.shape}, got {log_spectrum.shape[-3:]}."
             )
         return ((log_spectrum - self.mean) / self.std).astype(np.float32)
-
-    def to_dict(self) -> dict:
-        return {
-            "shape": list(self.mean.shape),
-            "mean": self.mean.astype(np.float32).ravel().tolist(),
-            "std": self.std.astype(np.float32).ravel().tolist(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Normalisation":
-        shape = tuple(int(s) for s in d["shape"])
-        mean = np.asarray(d["mean"], dtype=np.float32).reshape(shape)
-        std = np.asarray(d["std"], dtype=np.float32).reshape(shape)
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
-            raise ValueError("Expected finite normalisation statistics with std > 0.")
-        return cls(mean=mean, std=std)
 
 
 class RunningMoments:

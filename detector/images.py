@@ -126,7 +126,7 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _describe(source: ImageInput) -> str:
+def describe_source(source: ImageInput) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return f"<{type(source).__name__}>"
@@ -163,7 +163,7 @@ def open_image(
             f"got {type(source).__name__}."
         )
     if not data:
-        raise ImageError(f"{_describe(source)}: the file is empty.")
+        raise ImageError(f"{describe_source(source)}: the file is empty.")
     try:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS; our own budget (decode_rgb) decides instead, so
@@ -172,13 +172,13 @@ def open_image(
             return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
         raise ImageError(
-            f"{_describe(source)}: over the limit of {max_pixels:,} pixels; refused before decoding "
+            f"{describe_source(source)}: over the limit of {max_pixels:,} pixels; refused before decoding "
             f"(Pillow: {e})"
         ) from e
     except Image.UnidentifiedImageError as e:
-        raise ImageError(f"{_describe(source)}: not an image Pillow can read.") from e
+        raise ImageError(f"{describe_source(source)}: not an image Pillow can read.") from e
     except Exception as e:  # Pillow's format plugins raise many types on hostile input.
-        raise ImageError(f"{_describe(source)}: cannot read the image ({type(e).__name__}: {e}).") from e
+        raise ImageError(f"{describe_source(source)}: cannot read the image ({type(e).__name__}: {e}).") from e
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -229,7 +229,7 @@ def decode_rgb(
     width, height = im.size
     if width * height > max_pixels:
         raise ImageError(
-            f"{_describe(source)}: {width}x{height} is {width * height:,} pixels, over the limit of "
+            f"{describe_source(source)}: {width}x{height} is {width * height:,} pixels, over the limit of "
             f"{max_pixels:,}; refused before decoding."
         )
     try:
@@ -243,7 +243,7 @@ def decode_rgb(
             rgb = _to_rgb(im)
             return np.array(rgb, dtype=np.uint8)
     except Exception as e:  # Pillow's format plugins raise many types on hostile input.
-        raise ImageError(f"{_describe(source)}: cannot decode the image ({type(e).__name__}: {e}).") from e
+        raise ImageError(f"{describe_source(source)}: cannot decode the image ({type(e).__name__}: {e}).") from e
 
 
 def _array_to_rgb(array: np.ndarray, bgr: bool) -> np.ndarray:

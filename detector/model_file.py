@@ -143,7 +143,7 @@ def _normalisation_from_blob(blob: bytes, policy: InputPolicy) -> Normalisation 
             f"got {len(blob)}."
         )
     values = np.frombuffer(blob, dtype="<f4").astype(np.float32)
-    return Normalisation.from_dict({"shape": shape, "mean": values[:count], "std": values[count:]})
+    return Normalisation(mean=values[:count].reshape(shape), std=values[count:].reshape(shape))
 
 
 # --- A minimal, bounds-checked FlatBuffer reader for Model.metadata ------------------------------

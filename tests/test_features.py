@@ -52,4 +52,4 @@ def test_normalisation_wrong_shape_raises():
 
 def test_normalisation_zero_std_is_rejected():
     with pytest.raises(ValueError, match="std > 0"):
-        Normalisation.from_dict({"shape": [1, 1, 1], "mean": [0.0], "std": [0.0]})
+        Normalisation(mean=np.zeros((1, 1, 1), np.float32), std=np.zeros((1, 1, 1), np.float32))
