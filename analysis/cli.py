@@ -33,9 +33,9 @@ def _band_label(name: str, limits: tuple[float, float]) -> str:
 
 
 def _spectra(args: argparse.Namespace) -> str:
-    from analysis import figures
-    from analysis.spectra import BANDS, band_means, class_spectra, load_folder, power_law_slope
-    from detector.images import InputPolicy, jpeg_roundtrip
+    from deepfake_dct.analysis import figures
+    from deepfake_dct.analysis.spectra import BANDS, band_means, class_spectra, load_folder, power_law_slope
+    from deepfake_dct.detector.images import InputPolicy, jpeg_roundtrip
 
     policy = InputPolicy(args.size, args.size)
     sets = {name: load_folder(folder, policy, args.max_images, args.seed)
@@ -95,10 +95,10 @@ def _spectra(args: argparse.Namespace) -> str:
 
 
 def _upsampling(args: argparse.Namespace) -> str:
-    from analysis import figures
-    from analysis.spectra import greyscale, load_folder, mean_log_dct
-    from analysis.upsampling import resample, upsampling_kernels
-    from detector.images import InputPolicy
+    from deepfake_dct.analysis import figures
+    from deepfake_dct.analysis.spectra import greyscale, load_folder, mean_log_dct
+    from deepfake_dct.analysis.upsampling import resample, upsampling_kernels
+    from deepfake_dct.detector.images import InputPolicy
 
     images = load_folder(args.real, InputPolicy(args.size, args.size), args.max_images, args.seed)
     grey = greyscale(images.images)
@@ -149,7 +149,7 @@ EDGE_STRIP = 8
 def _map_facts(name: str, values: np.ndarray, what: str) -> list[str]:
     """Where an (H, W, 3) map over a network input is large: by channel and, for a log-DCT input,
     by band and on the strips of coarsest horizontal / vertical frequency."""
-    from analysis.spectra import band_means
+    from deepfake_dct.analysis.spectra import band_means
 
     magnitude = np.abs(values)
     lines = [f"- `{name}`: mean {what} by channel (R / G / B): "
@@ -166,9 +166,9 @@ def _map_facts(name: str, values: np.ndarray, what: str) -> list[str]:
 
 
 def _weights(args: argparse.Namespace) -> str:
-    from analysis import figures
-    from analysis.saliency import linear_weight_map, load_run
-    from analysis.spectra import band_means
+    from deepfake_dct.analysis import figures
+    from deepfake_dct.analysis.saliency import linear_weight_map, load_run
+    from deepfake_dct.analysis.spectra import band_means
 
     run = load_run(args.run)
     name = run.spec.input_names[0]
@@ -187,8 +187,8 @@ def _weights(args: argparse.Namespace) -> str:
 
 
 def _saliency(args: argparse.Namespace) -> str:
-    from analysis import figures
-    from analysis.saliency import held_out_paths, load_run, saliency_maps
+    from deepfake_dct.analysis import figures
+    from deepfake_dct.analysis.saliency import held_out_paths, load_run, saliency_maps
 
     run = load_run(args.run, args.data_root)
     paths = held_out_paths(run.split, "fake")[: args.max_images]
@@ -208,8 +208,8 @@ def _saliency(args: argparse.Namespace) -> str:
 
 
 def _architecture(args: argparse.Namespace) -> str:
-    from analysis.architecture import architectures_markdown
-    from training.models import ARCHITECTURES
+    from deepfake_dct.analysis.architecture import architectures_markdown
+    from deepfake_dct.training.models import ARCHITECTURES
 
     return architectures_markdown(ARCHITECTURES, (args.size, args.size, 3))
 
@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         body = args.func(args)
         if args.doc:
-            from analysis.document import update_page
+            from deepfake_dct.analysis.document import update_page
 
             update_page(args.doc, args.command, body)
     except (ValueError, OSError) as e:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from analysis.spectra import ClassSpectra, azimuthal_average
+from deepfake_dct.analysis.spectra import ClassSpectra, azimuthal_average
 
 _DPI = 80
 _CHANNELS = ("R", "G", "B")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.images import ImageError
-from detector.model_file import ModelSpec
-from training import rundir
-from training.data import LABELS, Split, load_example
+from deepfake_dct.detector.images import ImageError
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training import rundir
+from deepfake_dct.training.data import LABELS, Split, load_example
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Saliency:
 def saliency_maps(run: Run, paths: list[Path], batch_size: int = 32) -> Saliency:
     """Mean absolute gradient of p_fake with respect to each network input, over ``paths``.
 
-    Inputs are built by :func:`training.data.load_example`, exactly as in training and at run time
+    Inputs are built by :func:`deepfake_dct.training.data.load_example`, exactly as in training and at run time
     (policy, JPEG step, log-DCT, normalisation). The gradient is taken on the normalised input, so
     every coefficient is on the same scale (one training-set standard deviation).
     """

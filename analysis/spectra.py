@@ -1,8 +1,8 @@
 """Mean DCT spectra of a folder of images, and their azimuthal average.
 
-Every spectrum here is computed by :func:`detector.features.dct2` / :func:`detector.features.log_dct`,
+Every spectrum here is computed by :func:`deepfake_dct.detector.features.dct2` / :func:`deepfake_dct.detector.features.log_dct`,
 the model's own feature definition, and every image is made by the model's own image-to-input policy
-(:class:`detector.images.InputPolicy`), so what the figures show is what the network reads.
+(:class:`deepfake_dct.detector.images.InputPolicy`), so what the figures show is what the network reads.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Iterable
 
 import numpy as np
 
-from detector.cli import expand_paths
-from detector.features import DEFAULT_LOG_EPS, dct2, log_dct
-from detector.images import ImageError, InputPolicy, decode_rgb
+from deepfake_dct.detector.files import expand_paths
+from deepfake_dct.detector.features import DEFAULT_LOG_EPS, dct2, log_dct
+from deepfake_dct.detector.images import ImageError, InputPolicy, decode_rgb
 
 #: ITU-R BT.601 luma weights (what Pillow's ``convert("L")`` uses), for greyscale spectra.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)

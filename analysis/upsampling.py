@@ -14,7 +14,7 @@ The filter decides how much of that copy survives:
 - a transposed convolution with stride 2 is zero insertion followed by a *learned* filter. Randomly
   initialised, that filter is no low-pass filter at all, and the mirrored copy stays at full strength.
 
-Everything here is numpy on float images; the spectra are :func:`detector.features.log_dct`.
+Everything here is numpy on float images; the spectra are :func:`deepfake_dct.detector.features.log_dct`.
 """
 
 from __future__ import annotations

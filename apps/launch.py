@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
         print("ERROR: the app needs Streamlit: pip install 'deepfake-dct[apps]'", file=sys.stderr)
         return 2
     if args.model:
-        from detector import Detector, ModelFileError
+        from deepfake_dct.detector import Detector, ModelFileError
 
         try:
             Detector.from_file(args.model).close()  # Refuse a bad model here, not in the browser.

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from detector import Detector, ImageError, InputPolicy, ModelFileError
-from detector.features import log_dct
-from detector.layer_table import layer_table
+from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError
+from deepfake_dct.detector.features import log_dct
+from deepfake_dct.detector.layer_table import layer_table
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 #: What the uploader accepts (files are decoded by content, whatever the extension says).

@@ -2,7 +2,7 @@
 
     deepfake-dct webcam                               # camera 0, a window with the overlay
     deepfake-dct webcam --video clip.mp4 --no-display # one JSON line per classified frame
-    python -m apps.webcam --camera 1 --roi face --record out.mp4
+    python -m deepfake_dct.apps.webcam --camera 1 --roi face --record out.mp4
 
 The library pieces -- sources, regions, the smoother, the overlay -- are plain functions and small
 classes, apart from the loop :func:`run` and the argparse :func:`main`, so each is testable without a
@@ -25,7 +25,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 # One BLAS thread unless the user chose otherwise: the log-DCT is two 128x128 matrix products per
 # frame, too small for OpenBLAS's thread pool, which on a busy 2-core machine made that step ~80x
 # slower (55 ms instead of 0.7 ms a frame, benchmarks/bench_webcam.py). It takes effect only where
-# numpy is not loaded yet, as under `python -m apps.webcam`.
+# numpy is not loaded yet, as under `python -m deepfake_dct.apps.webcam`.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
@@ -35,8 +35,8 @@ try:
 except ImportError:  # main() says what to install; importing the module must not crash.
     cv2 = None
 
-from detector import Detection, Detector, DetectorOptions, ImageTooSmallError, ModelFileError  # noqa: E402
-from detector.cli import expand_paths  # noqa: E402
+from deepfake_dct.detector import Detection, Detector, DetectorOptions, ImageTooSmallError, ModelFileError  # noqa: E402
+from deepfake_dct.detector.files import expand_paths  # noqa: E402
 
 Box = tuple[int, int, int, int]
 """x, y, width, height in frame pixels."""

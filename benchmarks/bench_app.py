@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 # The environment `deepfake-dct app` gives its server (numpy's BLAS on one thread unless set), applied
 # before numpy loads, so that the in-process figures measure what the app runs.
-from apps.launch import server_environment  # noqa: E402
+from deepfake_dct.apps.launch import server_environment  # noqa: E402
 
 os.environ.update(server_environment())
 
@@ -34,8 +34,8 @@ import numpy as np  # noqa: E402
 from bench_detector import line, test_image, timings_ms  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from apps.streamlit_app import analyse  # noqa: E402
-from detector import Detector  # noqa: E402
+from deepfake_dct.apps.streamlit_app import analyse  # noqa: E402
+from deepfake_dct.detector import Detector  # noqa: E402
 from tests.test_browser import (  # noqa: E402
     browser_missing, chromium_page, open_app, running_app, upload, wait_for_verdict,
 )

@@ -27,8 +27,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector import Detector  # noqa: E402
-from detector.features import log_dct  # noqa: E402
+from deepfake_dct.detector import Detector  # noqa: E402
+from deepfake_dct.detector.features import log_dct  # noqa: E402
 
 
 def timings_ms(fn, repeats: int, warmup: int = 5) -> np.ndarray:
@@ -59,7 +59,7 @@ def test_image(size: int, fmt: str) -> bytes:
 # fork+exec, so a child of a process that loaded TensorFlow would report TensorFlow's memory.
 RSS_PROBE = """
 import sys
-from detector import Detector
+from deepfake_dct.detector import Detector
 d = Detector.from_file(sys.argv[1] if len(sys.argv) > 1 else None)
 for _ in range(20):
     d.detect(PNG)

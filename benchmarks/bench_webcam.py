@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_webcam.py [--frames 300] [--repeats 3]
 
 Writes a 640x480 test video (a sample face from tests/data moving over a blurred-noise background),
-runs :func:`apps.webcam.run` on it -- exactly the loop ``deepfake-dct webcam --video FILE --no-display``
+runs :func:`deepfake_dct.apps.webcam.run` on it -- exactly the loop ``deepfake-dct webcam --video FILE --no-display``
 runs, with the overlay drawn -- for ``--roi full`` and ``--roi face`` with 1 and 2 threads, and prints
 FPS (best and median of the repeats: the machine may be shared, so the load average is printed too).
 Then it times each stage of one frame at 1 thread and scales that per-frame cost to a Raspberry Pi 4
@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps import webcam  # noqa: E402  (first: it sets the app's BLAS thread default before numpy loads)
+from deepfake_dct.apps import webcam  # noqa: E402  (first: it sets the app's BLAS thread default before numpy loads)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from detector import Detector  # noqa: E402
+from deepfake_dct.detector import Detector  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_ffhq_r1281.png"
 SIZE = (640, 480)

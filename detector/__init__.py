@@ -1,6 +1,6 @@
 """deepfake-dct runtime: detect GAN-generated images from their DCT spectrum.
 
-    from detector import Detector
+    from deepfake_dct.detector import Detector
     with Detector.from_file() as d:          # the bundled model
         result = d.detect("photo.jpg")       # path, bytes, PIL image or uint8 array
         print(result.label, result.p_fake)
@@ -16,9 +16,9 @@ import os
 # 2-core machine 10-20x (webcam loop 6.8-12 FPS instead of 106-272; training epochs 25 s -> 360 s).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from detector.detector import Detection, Detector, DetectorOptions, default_model_path
-from detector.images import ImageError, ImageTooSmallError, InputPolicy
-from detector.model_file import ModelFileError, ModelSpec
+from deepfake_dct.detector.detector import Detection, Detector, DetectorOptions, default_model_path
+from deepfake_dct.detector.images import ImageError, ImageTooSmallError, InputPolicy
+from deepfake_dct.detector.model_file import ModelFileError, ModelSpec
 
 __all__ = [
     "Detection",

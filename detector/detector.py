@@ -11,9 +11,9 @@ from typing import Iterable
 
 import numpy as np
 
-from detector._interpreter import load_interpreter_class
-from detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, decode_rgb, describe_source
-from detector.model_file import ModelFileError, ModelSpec, read_spec
+from deepfake_dct.detector._interpreter import load_interpreter_class
+from deepfake_dct.detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, decode_rgb, describe_source
+from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spec
 
 LABELS = ("real", "fake")
 DEFAULT_MODEL = "default.tflite"
@@ -21,7 +21,7 @@ DEFAULT_MODEL = "default.tflite"
 
 def default_model_path() -> Path:
     """The model bundled with the package."""
-    return Path(str(resources.files("detector") / "models" / DEFAULT_MODEL))
+    return Path(str(resources.files("deepfake_dct.detector") / "models" / DEFAULT_MODEL))
 
 
 @dataclass(frozen=True)

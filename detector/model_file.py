@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
-from detector.images import InputPolicy
+from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
+from deepfake_dct.detector.images import InputPolicy
 
 METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"

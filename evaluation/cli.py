@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from detector import ModelFileError
+from deepfake_dct.detector import ModelFileError
 
 EXAMPLES = """examples:
   deepfake-dct evaluate --model model.tflite --real REAL_DIR --fake FAKE_DIR --jpeg 75 --out eval/
@@ -18,8 +18,8 @@ EXAMPLES = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from evaluation import compare
-    from training.data import SPLITS
+    from deepfake_dct.evaluation import compare
+    from deepfake_dct.training.data import SPLITS
 
     p = argparse.ArgumentParser(
         prog="deepfake-dct evaluate", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,9 +83,9 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace, command: str) -> dict:
     """Scores one model as the arguments say; prints the summary, writes the files if --out."""
-    from evaluation.perturb import CLEAN, ROBUSTNESS
-    from evaluation.report import build_report, summary_text, write_outputs
-    from evaluation.score import (describe_model, folder_items, load_model, score, seen_in_training,
+    from deepfake_dct.evaluation.perturb import CLEAN, ROBUSTNESS
+    from deepfake_dct.evaluation.report import build_report, summary_text, write_outputs
+    from deepfake_dct.evaluation.score import (describe_model, folder_items, load_model, score, seen_in_training,
                                   split_items)
 
     format_jpeg = args.jpeg or 0
@@ -110,7 +110,7 @@ def evaluate(args: argparse.Namespace, command: str) -> dict:
 
 
 def run_compare(args: argparse.Namespace) -> dict:
-    from evaluation.compare import FORMAT_JPEG, compare, comparison_markdown
+    from deepfake_dct.evaluation.compare import FORMAT_JPEG, compare, comparison_markdown
 
     comparison = compare(
         Path(args.data), Path(args.out), args.recipes, args.epochs, args.patience, args.seed,

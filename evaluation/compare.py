@@ -2,7 +2,7 @@
 on one split of one data folder, each scored on that split's held-out test files only (clean, under
 the robustness matrix, and as every exported TFLite variant), in one table beside the paper's numbers.
 
-Training goes through ``training.train.train`` and export through ``export.convert.export``, with the
+Training goes through ``deepfake_dct.training.train.train`` and export through ``deepfake_dct.export.convert.export``, with the
 arguments their own command lines would build, so a recipe here is the same run as
 ``deepfake-dct train DATA --out RUN <recipe arguments>`` followed by ``deepfake-dct export RUN``.
 """
@@ -19,12 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
-from detector.images import decode_rgb
-from evaluation.perturb import CLEAN, ROBUSTNESS
-from evaluation.report import build_report, condition_rows, markdown_table, write_outputs
-from evaluation.score import TFLiteModel, describe_model, model_inputs, score, split_items
-from training import rundir
-from training.data import Split, atomic_write_bytes, atomic_write_json
+from deepfake_dct.detector.images import decode_rgb
+from deepfake_dct.evaluation.perturb import CLEAN, ROBUSTNESS
+from deepfake_dct.evaluation.report import build_report, condition_rows, markdown_table, write_outputs
+from deepfake_dct.evaluation.score import TFLiteModel, describe_model, model_inputs, score, split_items
+from deepfake_dct.training import rundir
+from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json
 
 #: This project's default training (still being tuned: change it here, in this one line).
 PROJECT_DEFAULT = ("--arch", "dct_pixel_ensemble", "--augment", "--augment-ops", "flip")
@@ -78,8 +78,8 @@ PAPER_RESULTS = (
 def train_namespace(recipe: Recipe, data: Path, run: Path, epochs: int, patience: int, seed: int,
                     max_per_class: int | None) -> argparse.Namespace:
     """The arguments ``deepfake-dct train`` would parse for this recipe (every other option at its
-    default, from ``training.options``)."""
-    from training.options import add_arguments
+    default, from ``deepfake_dct.training.options``)."""
+    from deepfake_dct.training.options import add_arguments
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -110,9 +110,9 @@ def train_and_export(recipe: Recipe, args: argparse.Namespace, reuse: bool) -> d
     if reuse and (previous := _previous_report(run, args)) is not None:
         print(f"{recipe.name}: reusing {run} (trained with the same arguments)", flush=True)
         return previous
-    from export.convert import export
-    from export.options import add_arguments
-    from training.train import train
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import add_arguments
+    from deepfake_dct.training.train import train
 
     print(f"{recipe.name}: training ({' '.join(recipe.train_args)})", flush=True)
     report = train(args)
@@ -175,7 +175,7 @@ def compare(data: Path, out: Path, recipes: Sequence[str] = DEFAULT_RECIPES, epo
             format_jpeg: int = FORMAT_JPEG, reuse: bool = False, progress: bool | None = None) -> dict:
     """Trains, exports and scores each recipe on one split; writes compare.json, compare.md and
     robustness.png under ``out`` (runs in ``out/runs/NAME``, evaluations in ``out/NAME``)."""
-    from evaluation import plots
+    from deepfake_dct.evaluation import plots
 
     started = time.time()
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Metrics beyond ``training.metrics`` (which this module builds on, never repeats): average precision,
+"""Metrics beyond ``deepfake_dct.training.metrics`` (which this module builds on, never repeats): average precision,
 the confusion matrix, calibration (reliability bins, expected calibration error) and the ROC curve's
 points for plotting. numpy only. Label 1 = fake, score = p_fake.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import metrics
+from deepfake_dct.training import metrics
 
 #: Equal-width p_fake bins of the reliability diagram and the expected calibration error.
 DEFAULT_BINS = 10
@@ -49,7 +49,7 @@ def average_precision(labels, scores) -> float:
 
 def roc_points(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(false positive rate, true positive rate, threshold) at each distinct score, from (0, 0)
-    (threshold above every score) to (1, 1). For plotting; the area is ``training.metrics.roc_auc``."""
+    (threshold above every score) to (1, 1). For plotting; the area is ``deepfake_dct.training.metrics.roc_auc``."""
     thresholds, tp, fp = _counts_above_thresholds(labels, scores)
     return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]], np.r_[np.inf, thresholds]
 

@@ -1,7 +1,7 @@
 """The robustness matrix: damage at fixed strengths, applied to the decoded image before the model's
 input policy (as in the wild, where an image is re-compressed or resized before anyone scores it).
 
-Unlike ``training.augment`` (random strengths, to train on), each condition here is one fixed strength,
+Unlike ``deepfake_dct.training.augment`` (random strengths, to train on), each condition here is one fixed strength,
 and the only randomness (the noise) comes from a generator seeded by the evaluation seed and the
 image's name within its class folder: the same image gets the same damage whichever class it is
 filed under, whatever order it is scored in, on every run. The class is never an argument.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from detector.images import jpeg_roundtrip
+from deepfake_dct.detector.images import jpeg_roundtrip
 
 
 def jpeg(rgb: np.ndarray, quality: float, rng: np.random.Generator) -> np.ndarray:

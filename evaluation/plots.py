@@ -11,8 +11,8 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import metrics  # noqa: E402
-from training.metrics import roc_auc  # noqa: E402
+from deepfake_dct.evaluation import metrics  # noqa: E402
+from deepfake_dct.training.metrics import roc_auc  # noqa: E402
 
 DPI = 80
 CLASS_COLOURS = {"real": "tab:blue", "fake": "tab:red"}

@@ -7,9 +7,9 @@ import csv
 import io
 from pathlib import Path
 
-from evaluation import metrics
-from evaluation.score import Scores
-from training.data import atomic_write_bytes, atomic_write_json
+from deepfake_dct.evaluation import metrics
+from deepfake_dct.evaluation.score import Scores
+from deepfake_dct.training.data import atomic_write_bytes, atomic_write_json
 
 #: Columns of the robustness table: (key in a condition's metrics, heading).
 TABLE_COLUMNS = (
@@ -117,7 +117,7 @@ def scores_csv(scores: Scores) -> bytes:
 
 def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:
     """report.json, robustness.md (with --robustness), scores.csv and the plots; returns the paths."""
-    from evaluation import plots
+    from deepfake_dct.evaluation import plots
 
     out.mkdir(parents=True, exist_ok=True)
     written = plots.write_score_plots(out, scores.labels, scores.p_fake[0], report["clean"])

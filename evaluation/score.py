@@ -18,12 +18,12 @@ from typing import Sequence
 
 import numpy as np
 
-from detector import Detector, ImageError, ModelSpec
-from detector.cli import expand_paths
-from detector.images import decode_rgb, jpeg_roundtrip
-from evaluation.perturb import CLEAN, Condition
-from training import rundir
-from training.data import LABELS, Split
+from deepfake_dct.detector import Detector, ImageError, ModelSpec
+from deepfake_dct.detector.files import expand_paths
+from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
+from deepfake_dct.evaluation.perturb import CLEAN, Condition
+from deepfake_dct.training import rundir
+from deepfake_dct.training.data import LABELS, Split
 
 #: Images decoded and scored together (a Keras model is called once per chunk).
 CHUNK = 16

@@ -20,12 +20,12 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-from detector.detector import Detector
-from detector.images import ImageError
-from detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
-from export.options import VARIANTS
-from training import metrics, rundir
-from training.data import Split, atomic_write_bytes, atomic_write_json, load_example
+from deepfake_dct.detector.detector import Detector
+from deepfake_dct.detector.images import ImageError
+from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
+from deepfake_dct.export.options import VARIANTS
+from deepfake_dct.training import metrics, rundir
+from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, load_example
 
 
 def convert(model, variant: str, representative: Callable[[], Iterator[list]] | None = None) -> bytes:
@@ -51,7 +51,7 @@ def convert(model, variant: str, representative: Callable[[], Iterator[list]] | 
 
 
 def embed_spec(tflite: bytes, spec: ModelSpec) -> bytes:
-    """Adds the spec as two ``Model.metadata`` entries (see ``detector.model_file``)."""
+    """Adds the spec as two ``Model.metadata`` entries (see ``deepfake_dct.detector.model_file``)."""
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite))
     entries = [
         (METADATA_NAME, json.dumps(spec.to_json(), sort_keys=True).encode("utf-8")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-# Before numpy loads: one OpenBLAS thread, as `import detector` sets for the runtime (threaded BLAS
+# Before numpy loads: one OpenBLAS thread, as `import deepfake_dct` sets for the runtime (threaded BLAS
 # on 128x128 products spins against the other threads; the suite ran 7x slower under load).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

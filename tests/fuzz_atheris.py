@@ -15,7 +15,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from detector import Detector, ImageError
+    from deepfake_dct.detector import Detector, ImageError
 
 DETECTOR = Detector.from_file()
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analysis import document
-from analysis.cli import main
-from analysis.spectra import azimuthal_average, band_means, odd_frequency_share, power_law_slope
-from analysis.upsampling import downsample2x, upsample2x, upsampling_kernels
-from detector.features import dct2
+from deepfake_dct.analysis import document
+from deepfake_dct.analysis.cli import main
+from deepfake_dct.analysis.spectra import azimuthal_average, band_means, odd_frequency_share, power_law_slope
+from deepfake_dct.analysis.upsampling import downsample2x, upsample2x, upsampling_kernels
+from deepfake_dct.detector.features import dct2
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = upsampling_kernels(np.random.default_rng(0))
@@ -206,8 +206,8 @@ def keras():
 
 
 def test_layer_table_every_architecture_totals_equal_count_params(keras):
-    from analysis.architecture import layer_table
-    from training.models import ARCHITECTURES
+    from deepfake_dct.analysis.architecture import layer_table
+    from deepfake_dct.training.models import ARCHITECTURES
 
     for name, (build, _) in ARCHITECTURES.items():
         model = build((32, 32, 3))
@@ -215,8 +215,8 @@ def test_layer_table_every_architecture_totals_equal_count_params(keras):
 
 
 def test_layer_table_dct_cnn_counts_receptive_field_and_macs(keras):
-    from analysis.architecture import WHOLE_INPUT, layer_table
-    from training.models import make_dct_cnn
+    from deepfake_dct.analysis.architecture import WHOLE_INPUT, layer_table
+    from deepfake_dct.training.models import make_dct_cnn
 
     rows = layer_table(make_dct_cnn((128, 128, 3)))
     fields = [row.receptive_field for row in rows]
@@ -227,8 +227,8 @@ def test_layer_table_dct_cnn_counts_receptive_field_and_macs(keras):
 
 
 def test_architecture_section_of_page_matches_models(keras):
-    from analysis.architecture import architectures_markdown
-    from training.models import ARCHITECTURES
+    from deepfake_dct.analysis.architecture import architectures_markdown
+    from deepfake_dct.training.models import ARCHITECTURES
 
     page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     assert document.section(page, "architecture") == architectures_markdown(ARCHITECTURES).strip(), (
@@ -237,8 +237,8 @@ def test_architecture_section_of_page_matches_models(keras):
 
 
 def test_linear_weight_map_logistic_model_returns_weights_in_input_layout(keras):
-    from analysis.saliency import linear_weight_map
-    from training.models import make_logistic_dct
+    from deepfake_dct.analysis.saliency import linear_weight_map
+    from deepfake_dct.training.models import make_logistic_dct
 
     model = make_logistic_dct((8, 8, 3))
     kernel = np.arange(8 * 8 * 3, dtype=np.float32)[:, None]
@@ -249,20 +249,20 @@ def test_linear_weight_map_logistic_model_returns_weights_in_input_layout(keras)
 
 
 def test_linear_weight_map_cnn_raises(keras):
-    from analysis.saliency import linear_weight_map
-    from training.models import make_dct_cnn
+    from deepfake_dct.analysis.saliency import linear_weight_map
+    from deepfake_dct.training.models import make_dct_cnn
 
     with pytest.raises(ValueError, match="Expected a linear model"):
         linear_weight_map(make_dct_cnn((16, 16, 3)))
 
 
 def test_saliency_maps_logistic_model_equals_sigmoid_slope_times_weights(keras, tmp_path):
-    from analysis.saliency import Run, linear_weight_map, saliency_maps
-    from detector.features import Normalisation
-    from detector.images import InputPolicy
-    from detector.model_file import ModelSpec
-    from training.data import Split, load_example
-    from training.models import make_logistic_dct
+    from deepfake_dct.analysis.saliency import Run, linear_weight_map, saliency_maps
+    from deepfake_dct.detector.features import Normalisation
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.training.data import Split, load_example
+    from deepfake_dct.training.models import make_logistic_dct
 
     model = make_logistic_dct((8, 8, 3))
     rng = np.random.default_rng(6)

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from detector import Detector
+from deepfake_dct.detector import Detector
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "apps" / "samples"
@@ -58,7 +58,7 @@ def running_app() -> Iterator[str]:
     """`deepfake-dct app` on a free localhost port; yields its URL once it answers."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "detector.cli", "app", "--port", str(port)],
+        [sys.executable, "-m", "deepfake_dct.cli", "app", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://localhost:{port}"

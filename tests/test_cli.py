@@ -4,7 +4,8 @@ import pytest
 from PIL import Image
 
 from conftest import encode, smooth_noise
-from detector.cli import expand_paths, main
+from deepfake_dct.cli import main
+from deepfake_dct.detector.files import expand_paths
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_detect_subcommand_does_not_import_tensorflow(image_folder):
     import sys
 
     code = (
-        "import sys\nfrom detector.cli import main\n"
+        "import sys\nfrom deepfake_dct.cli import main\n"
         f"rc = main(['detect', {str(image_folder / 'a.png')!r}])\n"
         "assert 'tensorflow' not in sys.modules\nsys.exit(rc)"
     )

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from conftest import encode, smooth_noise
-from detector import Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
-from detector.features import log_dct
+from deepfake_dct.detector import Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
+from deepfake_dct.detector.features import log_dct
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def detector():
 def test_import_detector_does_not_import_tensorflow():
     code = (
         "import sys, detector\n"
-        "from detector import Detector\n"
+        "from deepfake_dct.detector import Detector\n"
         "d = Detector.from_file()\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'scipy', 'matplotlib')]\n"
         "print(d.backend); assert not bad, bad"

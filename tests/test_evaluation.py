@@ -15,15 +15,15 @@ from PIL import Image
 from sklearn.metrics import average_precision_score, confusion_matrix, roc_curve
 
 from conftest import smooth_noise
-from detector import default_model_path
-from evaluation import metrics
-from evaluation.cli import main
-from evaluation.perturb import CLEAN, COMBINED, ROBUSTNESS, STRENGTHS, Condition
-from evaluation.report import markdown_table
-from evaluation.score import (TFLiteModel, folder_items, model_inputs, score, seen_in_training,
+from deepfake_dct.detector import default_model_path
+from deepfake_dct.evaluation import metrics
+from deepfake_dct.evaluation.cli import main
+from deepfake_dct.evaluation.perturb import CLEAN, COMBINED, ROBUSTNESS, STRENGTHS, Condition
+from deepfake_dct.evaluation.report import markdown_table
+from deepfake_dct.evaluation.score import (TFLiteModel, folder_items, model_inputs, score, seen_in_training,
                               split_items)
-from training import metrics as training_metrics
-from training.data import Split, make_split
+from deepfake_dct.training import metrics as training_metrics
+from deepfake_dct.training.data import Split, make_split
 
 SIZE = 128
 PER_CLASS = 3
@@ -265,7 +265,7 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness(data, tmp_path, c
 
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):
     code = (
-        "import sys\nfrom evaluation.cli import main\n"
+        "import sys\nfrom deepfake_dct.evaluation.cli import main\n"
         f"assert main(['--model', {str(default_model_path())!r}, '--real', {str(data / 'real')!r}, "
         f"'--fake', {str(data / 'fake')!r}, '--no-progress']) == 0\n"
         "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n"
@@ -297,12 +297,12 @@ def test_evaluate_bad_model_file_exits_2_with_error(data, tmp_path, capsys):
 
 def test_evaluate_keras_run_and_its_float32_tflite_score_alike(data, tmp_path):
     pytest.importorskip("tensorflow")
-    from detector.features import RunningMoments, log_dct
-    from detector.images import InputPolicy
-    from detector.model_file import ModelSpec
-    from export.convert import convert, embed_spec
-    from training import rundir
-    from training.models import make_dct_cnn
+    from deepfake_dct.detector.features import RunningMoments, log_dct
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.export.convert import convert, embed_spec
+    from deepfake_dct.training import rundir
+    from deepfake_dct.training.models import make_dct_cnn
 
     run = tmp_path / "run"
     run.mkdir()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from detector.features import Normalisation, RunningMoments, dct2, dct_matrix, log_dct
+from deepfake_dct.detector.features import Normalisation, RunningMoments, dct2, dct_matrix, log_dct
 
 
 @pytest.mark.parametrize("shape", [(128, 128, 3), (64, 96, 3), (32, 32)])

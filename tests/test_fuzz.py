@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from detector import Detector, ImageError
+from deepfake_dct.detector import Detector, ImageError
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from conftest import encode
-from detector.images import ImageError, ImageTooSmallError, InputPolicy, decode_rgb
+from deepfake_dct.detector.images import ImageError, ImageTooSmallError, InputPolicy, decode_rgb
 
 
 def test_decode_png_bytes_returns_rgb_uint8(face_like):

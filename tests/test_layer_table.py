@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector import Detector
-from detector.layer_table import layer_table
+from deepfake_dct.detector import Detector
+from deepfake_dct.detector.layer_table import layer_table
 
 
 # --- Hand-written interpreter details: each rule on its own ---------------------------------------
@@ -126,7 +126,7 @@ def small_keras_model():
 def test_layer_table_exported_variant_matches_keras_layers(small_keras_model, variant):
     from ai_edge_litert.interpreter import Interpreter
 
-    from export.convert import convert
+    from deepfake_dct.export.convert import convert
 
     rng = np.random.default_rng(0)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from training import metrics
+from deepfake_dct.training import metrics
 
 
 def test_roc_auc_random_scores_match_sklearn(rng):

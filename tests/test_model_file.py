@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from detector import Detector, ModelFileError, default_model_path
-from detector.features import Normalisation
-from detector.images import InputPolicy
-from detector.model_file import METADATA_NAME, ModelSpec, read_metadata, read_spec
+from deepfake_dct.detector import Detector, ModelFileError, default_model_path
+from deepfake_dct.detector.features import Normalisation
+from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.detector.model_file import METADATA_NAME, ModelSpec, read_metadata, read_spec
 
 
 @pytest.fixture(scope="module")

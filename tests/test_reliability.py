@@ -25,9 +25,9 @@ import pytest
 from PIL import Image
 
 from conftest import encode, smooth_noise
-from detector import Detector, ImageError, ModelFileError, default_model_path
-from detector.images import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, decode_rgb
-from detector.model_file import METADATA_NAME
+from deepfake_dct.detector import Detector, ImageError, ModelFileError, default_model_path
+from deepfake_dct.detector.images import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, decode_rgb
+from deepfake_dct.detector.model_file import METADATA_NAME
 
 #: Generous wall-clock bound per image: a guard against hangs, not a speed goal.
 PER_IMAGE_SECONDS = 5.0
@@ -219,7 +219,7 @@ def test_cli_detect_json_every_bad_image_one_line_each_no_traceback(bad_images):
     folder, cases = bad_images
     paths = [str(folder / c.name) for c in cases]
     result = subprocess.run(
-        [sys.executable, "-m", "detector.cli", "detect", "--json", *paths],
+        [sys.executable, "-m", "deepfake_dct.cli", "detect", "--json", *paths],
         capture_output=True, text=True, timeout=60 + PER_IMAGE_SECONDS * len(paths),
     )
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -309,10 +309,10 @@ def _tensorflow_models(folder: Path) -> tuple[Path | None, Path | None]:
         import keras
     except ImportError:
         return None, None
-    from detector.features import Normalisation
-    from detector.images import InputPolicy
-    from detector.model_file import ModelSpec
-    from export.convert import convert, embed_spec
+    from deepfake_dct.detector.features import Normalisation
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.export.convert import convert, embed_spec
 
     inputs = keras.Input((64, 64, 3), name="log_dct")
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
@@ -339,7 +339,7 @@ def test_cli_detect_every_bad_model_exits_2_with_one_line_message(bad_models):
     image = Path(__file__).resolve().parent / "data" / "real_ffhq_r1281.png"
     for name, (path, message) in bad_models.items():
         result = subprocess.run(
-            [sys.executable, "-m", "detector.cli", "detect", "--model", str(path), str(image)],
+            [sys.executable, "-m", "deepfake_dct.cli", "detect", "--model", str(path), str(image)],
             capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == 2, (name, result.stderr)
@@ -452,7 +452,7 @@ def test_train_killed_mid_run_same_command_resumes_from_last_epoch(tmp_path):
         small = Image.fromarray(smooth_noise(rng, 16, 16)).resize((32, 32), Image.Resampling.NEAREST)
         small.save(tmp_path / "data" / "fake" / f"f{i}.png")
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "detector.cli", "train", str(tmp_path / "data"), "--out", str(out),
+    command = [sys.executable, "-m", "deepfake_dct.cli", "train", str(tmp_path / "data"), "--out", str(out),
                "--size", "32", "--jpeg-quality", "0", "--epochs", "200", "--patience", "200"]
     metadata = out / "backup_dct_cnn" / "training_metadata.json"
 

@@ -19,8 +19,8 @@ from PIL import Image
 pytest.importorskip("streamlit", reason="the app needs streamlit (pip install -e .[apps])")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from apps.streamlit_app import SAMPLES_DIR, sample_images  # noqa: E402
-from detector import Detector, ModelSpec  # noqa: E402
+from deepfake_dct.apps.streamlit_app import SAMPLES_DIR, sample_images  # noqa: E402
+from deepfake_dct.detector import Detector, ModelSpec  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "streamlit_app.py"
 MIME = {".png": "image/png", ".jpg": "image/jpeg"}
@@ -71,7 +71,7 @@ def test_model(tmp_path_factory, bundled) -> Path:
     pytest.importorskip("tensorflow", reason="exporting a model needs TensorFlow (pip install -e .[train])")
     import keras
 
-    from export.convert import convert, embed_spec
+    from deepfake_dct.export.convert import convert, embed_spec
 
     policy = bundled.spec.policy
     inputs = keras.Input((policy.height, policy.width, 3), name="log_dct")
@@ -240,7 +240,7 @@ def test_app_started_with_missing_model_shows_error(tmp_path, monkeypatch):
 
 
 def test_app_spectrum_pictures_are_rgb_and_scaled(bundled):
-    from apps.streamlit_app import PICTURE_SCALE, analyse, departure_picture, spectrum_picture
+    from deepfake_dct.apps.streamlit_app import PICTURE_SCALE, analyse, departure_picture, spectrum_picture
 
     analysis = analyse(bundled, (SAMPLES_DIR / "fake_f160.jpg").read_bytes())
 
@@ -254,7 +254,7 @@ def test_app_spectrum_pictures_are_rgb_and_scaled(bundled):
 
 
 def test_launch_command_headless_with_port_and_model_after_double_dash():
-    from apps.launch import build_parser, streamlit_command
+    from deepfake_dct.apps.launch import build_parser, streamlit_command
 
     command = streamlit_command(build_parser().parse_args(["--port", "9123", "--model", "m.tflite"]))
 
@@ -266,7 +266,7 @@ def test_launch_command_headless_with_port_and_model_after_double_dash():
 
 
 def test_launch_unusable_model_exits_2_with_one_line_message(tmp_path, capsys):
-    from apps.launch import main
+    from deepfake_dct.apps.launch import main
 
     model = tmp_path / "broken.tflite"
     model.write_bytes(b"not a model")
@@ -277,17 +277,17 @@ def test_launch_unusable_model_exits_2_with_one_line_message(tmp_path, capsys):
 
 
 def test_launch_streamlit_missing_exits_2_naming_the_install(monkeypatch, capsys):
-    import apps.launch
+    from deepfake_dct.apps import launch
 
-    monkeypatch.setattr(apps.launch.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(launch.importlib.util, "find_spec", lambda name: None)
 
-    assert apps.launch.main([]) == 2
+    assert launch.main([]) == 2
     assert capsys.readouterr().err == "ERROR: the app needs Streamlit: pip install 'deepfake-dct[apps]'\n"
 
 
 def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
-    import apps.launch
-    from detector.cli import main as cli_main
+    from deepfake_dct.apps import launch
+    from deepfake_dct.cli import main as cli_main
 
     started = []
 
@@ -295,7 +295,7 @@ def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
         started.append((path, command, env))
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.setattr(apps.launch.os, "execve", fake_execve)
+    monkeypatch.setattr(launch.os, "execve", fake_execve)
 
     assert cli_main(["app", "--port", "9124"]) == 0
     (path, command, env), = started

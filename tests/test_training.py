@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from conftest import smooth_noise
-from detector import Detector
-from detector.cli import main
-from training.data import Split, load_example, make_split
+from deepfake_dct.detector import Detector
+from deepfake_dct.cli import main
+from deepfake_dct.training.data import Split, load_example, make_split
 
 SIZE = 32
 
@@ -90,8 +90,8 @@ def test_export_int8_and_float_then_runtime_scores_held_out_at_least_90_percent(
 
 def test_training_pipeline_and_runtime_build_identical_inputs(trained_run, synthetic_data):
     """No train/serve skew: the tf.data pipeline, load_example and Detector.preprocess agree exactly."""
-    from training.pipeline import make_dataset
-    from training.rundir import load_spec
+    from deepfake_dct.training.pipeline import make_dataset
+    from deepfake_dct.training.rundir import load_spec
 
     spec = load_spec(trained_run)
     paths = sorted((synthetic_data / "fake").iterdir())[:4]
@@ -131,8 +131,8 @@ def test_ensemble_trains_exports_and_runs_with_two_named_inputs(synthetic_data, 
 
 
 def test_cli_architecture_names_match_the_models_module():
-    from training.models import ARCHITECTURES, ENSEMBLES
-    from training.options import ARCHITECTURE_NAMES
+    from deepfake_dct.training.models import ARCHITECTURES, ENSEMBLES
+    from deepfake_dct.training.options import ARCHITECTURE_NAMES
 
     assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES) | set(ENSEMBLES)
 
@@ -142,7 +142,7 @@ def test_predict_feeds_each_model_only_its_named_inputs():
     tf = pytest.importorskip("tensorflow")
     import keras
 
-    from training.train import predict
+    from deepfake_dct.training.train import predict
 
     inputs = keras.Input((4, 4, 3), name="pixels")
     model = keras.Model({"pixels": inputs}, keras.layers.GlobalAveragePooling2D()(inputs)[:, :1])

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 cv2 = pytest.importorskip("cv2", reason="the webcam app needs OpenCV (pip install opencv-python-headless)")
 
-from apps import webcam  # noqa: E402
-from detector import Detector  # noqa: E402
+from deepfake_dct.apps import webcam  # noqa: E402
+from deepfake_dct.detector import Detector  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 REAL, FAKE = DATA / "real_ffhq_r1281.png", DATA / "fake_stylegan2_f252.jpg"
@@ -191,7 +191,7 @@ def test_main_model_missing_exits_with_one_line_error(tmp_path):
 
 def test_module_video_missing_exits_nonzero_without_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "apps.webcam", "--video", str(tmp_path / "none.mp4"), "--no-display"],
+        [sys.executable, "-m", "deepfake_dct.apps.webcam", "--video", str(tmp_path / "none.mp4"), "--no-display"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from detector.images import jpeg_roundtrip
+from deepfake_dct.detector.images import jpeg_roundtrip
 
 
 def flip(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Labels are explicit, never inferred from folder order: real = 0, fake = 1. The split is made on files,
 before any augmentation, and written next to the model so that nothing downstream scores an image the
-model trained on. No TensorFlow here: the tf.data pipeline lives in ``training.pipeline``.
+model trained on. No TensorFlow here: the tf.data pipeline lives in ``deepfake_dct.training.pipeline``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.images import decode_rgb
-from detector.model_file import ModelSpec
-from training.augment import Augmentation
+from deepfake_dct.detector.images import decode_rgb
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training.augment import Augmentation
 
 LABELS = {"real": 0, "fake": 1}
 SPLITS = ("train", "val", "test")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from training.augment import PERTURBATIONS
+from deepfake_dct.training.augment import PERTURBATIONS
 
 #: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
 ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "dct_pixel_ensemble")

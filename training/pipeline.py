@@ -1,6 +1,6 @@
 """tf.data streaming from disk: memory stays flat however many images there are.
 
-Each element is decoded, augmented and turned into network inputs by ``training.data.load_example``
+Each element is decoded, augmented and turned into network inputs by ``deepfake_dct.training.data.load_example``
 (the runtime's own preprocessing) inside ``tf.numpy_function``. A file that fails to decode is recorded
 in a :class:`SkipLog` and kept in the batch as zeros with sample weight 0, so it is never fatal, never
 counts in the loss or the metrics, and the dataset keeps a known length.
@@ -15,10 +15,10 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from detector.images import ImageError
-from detector.model_file import ModelSpec
-from training.augment import Augmentation
-from training.data import load_example
+from deepfake_dct.detector.images import ImageError
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training.augment import Augmentation
+from deepfake_dct.training.data import load_example
 
 
 class SkipLog:

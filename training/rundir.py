@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.features import Normalisation
-from detector.model_file import ModelSpec
-from training.data import atomic_write_bytes, atomic_write_json
+from deepfake_dct.detector.features import Normalisation
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training.data import atomic_write_bytes, atomic_write_json
 
 MODEL, SPEC, NORMALISATION, SPLIT, REPORT = (
     "model.keras", "spec.json", "normalisation.npz", "split.json", "report.json"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, log_dct
-from detector.images import ImageError, InputPolicy
-from detector.model_file import ModelSpec
-from training import metrics, rundir
-from training.augment import PERTURBATIONS, Augmentation
-from training.data import atomic_write_json, load_rgb, make_split
+from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, log_dct
+from deepfake_dct.detector.images import ImageError, InputPolicy
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training import metrics, rundir
+from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
+from deepfake_dct.training.data import atomic_write_json, load_rgb, make_split
 
 
 def compute_normalisation(paths, policy: InputPolicy, log_eps: float, skips) -> Normalisation:
@@ -50,7 +50,7 @@ def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
 
 def representation_of(arch: str) -> str:
     """The named inputs an architecture (or ensemble) reads, joined by "+" in a fixed order."""
-    from training.models import ARCHITECTURES, ENSEMBLES
+    from deepfake_dct.training.models import ARCHITECTURES, ENSEMBLES
 
     members = ENSEMBLES.get(arch, (arch,))
     names = {name for m in members for name in ARCHITECTURES[m][1].split("+")}
@@ -61,7 +61,7 @@ def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
     """Builds and fits one architecture on the inputs it reads; returns (model, history dict)."""
     import keras
 
-    from training.models import ARCHITECTURES
+    from deepfake_dct.training.models import ARCHITECTURES
 
     build, representation = ARCHITECTURES[arch]
     names = representation.split("+")
@@ -96,8 +96,8 @@ def train(args: argparse.Namespace) -> dict:
     returns the report it wrote."""
     import keras
 
-    from training.models import ENSEMBLES, make_average_ensemble
-    from training.pipeline import SkipLog, make_dataset
+    from deepfake_dct.training.models import ENSEMBLES, make_average_ensemble
+    from deepfake_dct.training.pipeline import SkipLog, make_dataset
 
     started = time.time()
     out = Path(args.out)

@@ -4,34 +4,15 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Iterator, Sequence
-
-#: Extensions picked up when a folder is given (files named explicitly are always tried, by content).
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-
-
-def expand_paths(items: Sequence[str]) -> Iterator[Path]:
-    """Files as given; folders walked recursively for image files; globs expanded (sorted)."""
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-        elif not path.exists() and glob.has_magic(item):
-            matches = sorted(glob.glob(item, recursive=True))
-            yield from (Path(m) for m in matches) if matches else [path]
-        else:
-            yield path
+from typing import Sequence
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from detector import Detector, DetectorOptions, ImageError, ModelFileError
+    from deepfake_dct.detector import Detector, DetectorOptions, ImageError, ModelFileError
+    from deepfake_dct.detector.files import expand_paths
 
     try:
         detector = Detector.from_file(
@@ -68,40 +49,40 @@ def _quiet_tensorflow() -> None:
 
 def _train(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
-    from training.train import main as train_main
+    from deepfake_dct.training.train import main as train_main
 
     return train_main(args)
 
 
 def _export(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
-    from export.convert import main as export_main
+    from deepfake_dct.export.convert import main as export_main
 
     return export_main(args)
 
 
 def _run_streamlit_app(argv: Sequence[str]) -> int:
     """``deepfake-dct app [--port N] [--model FILE]``: the Streamlit uploader."""
-    from apps.launch import main as app_main
+    from deepfake_dct.apps.launch import main as app_main
 
     return app_main(list(argv))
 
 
 def _run_webcam(argv: Sequence[str]) -> int:
-    from apps.webcam import main as webcam_main
+    from deepfake_dct.apps.webcam import main as webcam_main
 
     return webcam_main(list(argv))
 
 
 def _run_evaluate(argv: Sequence[str]) -> int:
-    from evaluation.cli import main as evaluate_main
+    from deepfake_dct.evaluation.cli import main as evaluate_main
 
     return evaluate_main(list(argv))
 
 
 def _run_analyze(argv: Sequence[str]) -> int:
     _quiet_tensorflow()
-    from analysis.cli import main as analyze_main
+    from deepfake_dct.analysis.cli import main as analyze_main
 
     return analyze_main(list(argv))
 
@@ -145,13 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from training.options import add_arguments
+    from deepfake_dct.training.options import add_arguments
 
     add_arguments(p)
 
 
 def _add_export_arguments(p: argparse.ArgumentParser) -> None:
-    from export.options import add_arguments
+    from deepfake_dct.export.options import add_arguments
 
     add_arguments(p)
 
