@@ -1,13 +1,15 @@
 """The robustness matrix: damage at fixed strengths, applied to the decoded image before the model's
 input policy (as in the wild, where an image is re-compressed or resized before anyone scores it).
 
-Unlike ``deepfake_dct.training.augment`` (random strengths, to train on), each condition here is one fixed strength,
+The operations are ``deepfake_dct.training.perturb``'s (one implementation, shared with training); unlike
+training's random draws, each condition here is one fixed strength,
 and the only randomness (the noise) comes from a generator seeded by the evaluation seed and the
 image's name within its class folder: the same image gets the same damage whichever class it is
 filed under, whatever order it is scored in, on every run. The class is never an argument.
 
-Every perturbation keeps the image's size (a 128x128 image shrunk to 64x64 would be refused by the
-policy, which never upsamples): downscaling and cropping are followed by a bilinear resize back.
+The robustness families keep the image's size (a 128x128 image shrunk to 64x64 would be refused by
+the policy, which never upsamples): downscaling and cropping are followed by a bilinear resize back.
+The ``resize-<filter>`` families of the processing-invariance table change it, as a website does.
 """
 
 from __future__ import annotations
@@ -16,54 +18,17 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
 
-from deepfake_dct.detector.images import jpeg_roundtrip
-
-
-def jpeg(rgb: np.ndarray, quality: float, rng: np.random.Generator) -> np.ndarray:
-    """Re-compression as JPEG at ``quality`` (4:2:0, Pillow's libjpeg)."""
-    return jpeg_roundtrip(rgb, int(quality))
-
-
-def _resize(rgb: np.ndarray, width: int, height: int, resample: Image.Resampling) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).resize((width, height), resample))
-
-
-def downscale(rgb: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
-    """Resolution loss: downscaled by ``scale`` with the area filter, then bilinearly back to its size."""
-    h, w = rgb.shape[:2]
-    small = _resize(rgb, max(1, round(w * scale)), max(1, round(h * scale)), Image.Resampling.BOX)
-    return _resize(small, w, h, Image.Resampling.BILINEAR)
-
-
-def blur(rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian blur with standard deviation ``sigma`` pixels (Pillow's GaussianBlur radius)."""
-    return np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(sigma)))
-
-
-def noise(rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive Gaussian noise of standard deviation ``sigma`` on the 0-255 scale, rounded and clipped."""
-    noisy = rgb.astype(np.float32) + np.float32(sigma) * rng.standard_normal(rgb.shape, dtype=np.float32)
-    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-
-
-def centre_crop(rgb: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """The centred ``fraction`` of each side, bilinearly resized back to the image's size."""
-    h, w = rgb.shape[:2]
-    ch, cw = max(1, round(h * fraction)), max(1, round(w * fraction))
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return _resize(np.ascontiguousarray(rgb[top : top + ch, left : left + cw]), w, h,
-                   Image.Resampling.BILINEAR)
-
+from deepfake_dct.training.perturb import FILTERS, OPERATIONS
 
 #: Family name -> f(rgb, strength, rng), and how a strength reads in a table.
 FAMILIES = {
-    "jpeg": (jpeg, "JPEG q{:g}"),
-    "downscale": (downscale, "downscale x{:g}"),
-    "blur": (blur, "blur sigma {:g}"),
-    "noise": (noise, "noise sigma {:g}"),
-    "crop": (centre_crop, "centre crop {:.0%}"),
+    "jpeg": (OPERATIONS["jpeg"], "JPEG q{:g}"),
+    "downscale": (OPERATIONS["downscale"], "downscale x{:g}"),
+    "blur": (OPERATIONS["blur"], "blur sigma {:g}"),
+    "noise": (OPERATIONS["noise"], "noise sigma {:g}"),
+    "crop": (OPERATIONS["centre_crop"], "centre crop {:.0%}"),
+    **{f"resize-{name}": (OPERATIONS[f"resize-{name}"], f"resize x{{:g}} {name}") for name in FILTERS},
 }
 
 
