@@ -1,0 +1,7 @@
+"""``python -m deepfake_dct.apps.webcam``: the same as ``deepfake-dct webcam``."""
+
+import sys
+
+from deepfake_dct.apps.webcam import main
+
+sys.exit(main())
