@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError
+from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError, verdict
 from deepfake_dct.detector.features import log_dct
 from deepfake_dct.detector.layer_table import layer_table
 
@@ -69,8 +69,10 @@ class Analysis:
     p_fake: float
     seconds: float
     """From the uploaded bytes to p_fake: decode, fit, features, inference."""
+    crop_count: int
+    """How many model inputs the policy cut from the image."""
     model_input: np.ndarray
-    """(H, W, 3) uint8 RGB: the image as the model reads it."""
+    """(H, W, 3) uint8 RGB: the image as the model reads it (of several crops, the most fake-looking)."""
     spectrum: np.ndarray
     """(H, W, 3) float32 log-DCT of the model input."""
     departure: np.ndarray | None
@@ -94,22 +96,18 @@ def analyse(detector: Detector, data: bytes) -> Analysis:
       ImageError: the bytes are not an image the model can read (the message says why).
     """
     started = time.perf_counter()
-    model_input = detector.fit_image(data)
-    inputs = detector.spec.make_inputs(model_input)
-    p_fake = detector.predict(inputs)
+    analysis = detector.analyse(data)
     seconds = time.perf_counter() - started
+    shown = int(np.argmax([crop.p_fake for crop in analysis.detection.crops]))
+    departure = analysis.inputs.get("log_dct")
     return Analysis(
-        p_fake=p_fake,
+        p_fake=analysis.detection.p_fake,
         seconds=seconds,
-        model_input=model_input,
-        spectrum=log_dct(model_input, detector.spec.log_eps),
-        departure=inputs.get("log_dct"),
+        crop_count=len(analysis.crops),
+        model_input=analysis.crops[shown],
+        spectrum=log_dct(analysis.crops[shown], detector.spec.log_eps),
+        departure=None if departure is None else departure[shown],
     )
-
-
-def verdict(p_fake: float, threshold: float) -> str:
-    """The label for p_fake: "fake" at or above the threshold, else "real", as ``Detector.detect``."""
-    return "fake" if p_fake >= threshold else "real"
 
 
 def is_uncertain(p_fake: float, threshold: float) -> bool:
@@ -316,8 +314,10 @@ def result_ui(
             if image.truth:
                 st.caption(f"Known answer for this sample: **{image.truth}**.")
         jpeg = f", re-encoded as JPEG quality {policy.jpeg_quality}" if policy.jpeg_quality else ""
+        crops = (f" (the most fake-looking of {result.crop_count} native-resolution crops)"
+                 if result.crop_count > 1 else "")
         columns[1].image(result.model_input, channels="RGB", output_format="PNG", width="stretch",
-                         caption=f"What the model reads: {policy.width}x{policy.height}{jpeg}")
+                         caption=f"What the model reads: {policy.width}x{policy.height}{jpeg}{crops}")
         columns[2].image(spectrum_picture(result.spectrum), output_format="PNG", width="stretch",
                          caption="Its log-DCT spectrum (mean of R, G, B): low frequencies top left, "
                                  "high bottom right; light = strong")

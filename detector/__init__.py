@@ -1,6 +1,6 @@
 """deepfake-dct runtime: detect GAN-generated images from their DCT spectrum.
 
-    from deepfake_dct.detector import Detector
+    from deepfake_dct import Detector
     with Detector.from_file() as d:          # the bundled model
         result = d.detect("photo.jpg")       # path, bytes, PIL image or uint8 array
         print(result.label, result.p_fake)
@@ -16,11 +16,23 @@ import os
 # 2-core machine 10-20x (webcam loop 6.8-12 FPS instead of 106-272; training epochs 25 s -> 360 s).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from deepfake_dct.detector.detector import Detection, Detector, DetectorOptions, default_model_path
-from deepfake_dct.detector.images import ImageError, ImageTooSmallError, InputPolicy
+from deepfake_dct.detector.detector import (
+    Analysis,
+    CropScore,
+    Detection,
+    Detector,
+    DetectorOptions,
+    aggregate_crops,
+    default_model_path,
+    verdict,
+)
+from deepfake_dct.detector.images import Box, ImageError, ImageTooSmallError, InputPolicy
 from deepfake_dct.detector.model_file import ModelFileError, ModelSpec
 
 __all__ = [
+    "Analysis",
+    "Box",
+    "CropScore",
     "Detection",
     "Detector",
     "DetectorOptions",
@@ -29,6 +41,8 @@ __all__ = [
     "InputPolicy",
     "ModelFileError",
     "ModelSpec",
+    "aggregate_crops",
     "default_model_path",
+    "verdict",
 ]
 __version__ = "0.1.0"

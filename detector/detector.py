@@ -12,7 +12,14 @@ from typing import Iterable
 import numpy as np
 
 from deepfake_dct.detector._interpreter import load_interpreter_class
-from deepfake_dct.detector.images import DEFAULT_MAX_PIXELS, ImageError, ImageInput, decode_rgb, describe_source
+from deepfake_dct.detector.images import (
+    DEFAULT_MAX_PIXELS,
+    Box,
+    ImageError,
+    ImageInput,
+    decode_rgb,
+    describe_source,
+)
 from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spec
 
 LABELS = ("real", "fake")
@@ -36,6 +43,34 @@ class DetectorOptions:
     """Images with more pixels are refused before decoding (decompression-bomb guard)."""
 
 
+def verdict(p_fake: float, threshold: float) -> str:
+    """The one verdict rule: "fake" at or above the threshold, else "real"."""
+    return LABELS[int(p_fake >= threshold)]
+
+
+def aggregate_crops(p_fake: np.ndarray) -> float:
+    """One image's p_fake from its crops': the mean of their logits, mapped back to a probability.
+
+    A mean of logits lets a few confident crops outweigh many unsure ones (a face pasted into a
+    real photo), where a mean of probabilities would bury them; one crop is returned as it is."""
+    p = np.asarray(p_fake, dtype=np.float64).reshape(-1)
+    if p.size == 0:
+        raise ValueError("Expected at least one crop score.")
+    if p.size == 1:
+        return float(p[0])
+    q = np.clip(p, 1e-6, 1.0 - 1e-6)
+    logit = float(np.mean(np.log(q) - np.log1p(-q)))
+    return float(1.0 / (1.0 + np.exp(-logit)))
+
+
+@dataclass(frozen=True)
+class CropScore:
+    """One model input's score and where in the image it was cut."""
+
+    box: Box
+    p_fake: float
+
+
 @dataclass(frozen=True)
 class Detection:
     """One image's verdict. 0 = real, 1 = fake, everywhere."""
@@ -43,13 +78,29 @@ class Detection:
     label: str
     """"real" or "fake"."""
     p_fake: float
-    """The model's probability that the image is fake, in [0, 1]."""
+    """The model's probability that the image is fake, in [0, 1] (aggregated over the crops)."""
     threshold: float
     """The threshold p_fake was compared with."""
+    crops: tuple[CropScore, ...] = ()
+    """Each model input's own score and box, in the decoded image's pixels (one for a "resize"
+    policy: the region that was downscaled)."""
 
     @property
     def is_fake(self) -> bool:
         return self.label == "fake"
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything one detection computed, for apps that draw it: they draw, the runtime decides."""
+
+    detection: Detection
+    rgb: np.ndarray
+    """The decoded image, (H, W, 3) uint8 RGB."""
+    crops: np.ndarray
+    """The model inputs as pixels, (N, height, width, 3) uint8, cut by the model's policy."""
+    inputs: dict[str, np.ndarray]
+    """The network's float32 inputs by name, (N, height, width, 3), as fed (before quantization)."""
 
 
 class Detector:
@@ -74,6 +125,7 @@ class Detector:
             raise ModelFileError(f"The TFLite interpreter cannot load this model ({e}).") from e
         self._lock = threading.Lock()
         self._inputs = self._match_inputs()
+        self._batch_size = 1
         outputs = self._interpreter.get_output_details()
         if len(outputs) != 1 or int(np.prod(outputs[0]["shape"])) != 1:
             raise ModelFileError(
@@ -132,6 +184,11 @@ class Detector:
                 raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {_shape(d)}.")
         return matched
 
+    def _batch_capable(self) -> bool:
+        """Whether every input's batch dimension is dynamic (-1 in its shape signature), so that all
+        of an image's crops run in one invoke."""
+        return all(int(d.get("shape_signature", d["shape"])[0]) == -1 for d in self._inputs.values())
+
     @property
     def interpreter(self):
         """The underlying TFLite interpreter, for inspection (tensor and op details) only: run
@@ -140,31 +197,67 @@ class Detector:
 
     # --- the pipeline, step by step -------------------------------------------------------------
 
-    def fit_image(self, image: ImageInput, bgr: bool = False) -> np.ndarray:
-        """Decodes any input and applies the model's image-to-input policy: (H, W, 3) uint8 RGB."""
-        rgb = decode_rgb(image, bgr=bgr, max_pixels=self.options.max_pixels)
+    def decode(self, image: ImageInput, bgr: bool = False) -> np.ndarray:
+        """Any input -> (H, W, 3) uint8 RGB, within this detector's pixel budget."""
+        return decode_rgb(image, bgr=bgr, max_pixels=self.options.max_pixels)
+
+    def cut(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[Box, ...]]:
+        """The model's image-to-input policy: (N, height, width, 3) uint8 crops and their boxes."""
+        return self.spec.policy.crops(rgb)
+
+    def predict(self, inputs: dict[str, np.ndarray]) -> float:
+        """p_fake for one model input's preprocessed arrays, (height, width, 3) each."""
+        return float(self.predict_crops({name: x[None] for name, x in inputs.items()})[0])
+
+    def predict_crops(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """p_fake of each of N crops, from preprocessed (N, height, width, 3) arrays: one invoke for
+        all of them where the model's batch dimension is dynamic, else one per crop."""
+        n = len(next(iter(inputs.values())))
+        with self._lock:
+            if self._interpreter is None:
+                raise ValueError("Expected an open Detector, got one that was closed.")
+            if self._batch_capable():
+                return self._invoke(inputs, n)
+            return np.concatenate([self._invoke({k: v[i : i + 1] for k, v in inputs.items()}, 1)
+                                   for i in range(n)])
+
+    def _invoke(self, inputs: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """Runs the interpreter on a batch of n (the lock held): quantize, invoke, dequantize."""
+        if n != self._batch_size:
+            for detail in self._inputs.values():
+                self._interpreter.resize_tensor_input(detail["index"], [n, *detail["shape"][1:]])
+            self._interpreter.allocate_tensors()
+            self._batch_size = n
+        for name, detail in self._inputs.items():
+            self._interpreter.set_tensor(detail["index"], _quantize(inputs[name], detail))
+        self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._output["index"])
+        return np.clip(_dequantize(raw, self._output).reshape(n), 0.0, 1.0).astype(np.float64)
+
+    def analyse(self, image: ImageInput, bgr: bool = False) -> Analysis:
+        """Detects, and returns what the detection computed along the way (for apps that draw it).
+
+        Raises:
+          ImageError: the image cannot be read, or is smaller than the model's input.
+        """
+        rgb = self.decode(image, bgr=bgr)
         try:
-            return self.spec.policy.apply(rgb)
+            crops, boxes = self.cut(rgb)
         except ImageError as e:
             if isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
                 # Name the file, as decoding errors do (an array or PIL image has no name to give).
                 raise type(e)(f"{describe_source(image)}: {e}") from e
             raise
-
-    def preprocess(self, image: ImageInput, bgr: bool = False) -> dict[str, np.ndarray]:
-        """The network's float32 inputs, by name, exactly as they are fed (before quantization)."""
-        return self.spec.make_inputs(self.fit_image(image, bgr=bgr))
-
-    def predict(self, inputs: dict[str, np.ndarray]) -> float:
-        """p_fake for preprocessed inputs: quantize if the model is integer, invoke, dequantize."""
-        with self._lock:
-            if self._interpreter is None:
-                raise ValueError("Expected an open Detector, got one that was closed.")
-            for name, detail in self._inputs.items():
-                self._interpreter.set_tensor(detail["index"], _quantize(inputs[name][None], detail))
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output["index"])
-        return float(np.clip(_dequantize(raw, self._output).reshape(()), 0.0, 1.0))
+        inputs = self.spec.make_inputs(crops)
+        scores = self.predict_crops(inputs)
+        p_fake = aggregate_crops(scores)
+        detection = Detection(
+            label=verdict(p_fake, self.threshold),
+            p_fake=p_fake,
+            threshold=self.threshold,
+            crops=tuple(CropScore(box, float(p)) for box, p in zip(boxes, scores)),
+        )
+        return Analysis(detection=detection, rgb=rgb, crops=crops, inputs=inputs)
 
     def detect(self, image: ImageInput, bgr: bool = False) -> Detection:
         """Classifies one image: a path, encoded bytes, a PIL image, or a uint8 array.
@@ -176,9 +269,7 @@ class Detector:
         Raises:
           ImageError: the image cannot be read, or is smaller than the model's input.
         """
-        p_fake = self.predict(self.preprocess(image, bgr=bgr))
-        label = LABELS[int(p_fake >= self.threshold)]
-        return Detection(label=label, p_fake=p_fake, threshold=self.threshold)
+        return self.analyse(image, bgr=bgr).detection
 
     def detect_many(self, images: Iterable[ImageInput], bgr: bool = False) -> list[Detection]:
         """Classifies several images; raises on the first that cannot be read."""

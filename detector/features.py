@@ -37,22 +37,23 @@ def _dct_matrix_f32(n: int) -> np.ndarray:
 
 
 def dct2(image: np.ndarray) -> np.ndarray:
-    """Orthonormal 2-D DCT-II of each channel of an (H, W, C) or (H, W) array, in float32.
+    """Orthonormal 2-D DCT-II of each channel of an (H, W), (H, W, C) or (N, H, W, C) array, in float32.
 
-    Equal to ``scipy.fft.dctn(image, axes=(0, 1), norm="ortho")`` to float32 precision, computed as
-    two matrix products so that it needs numpy alone.
+    Equal to ``scipy.fft.dctn(image, axes=(-3, -2), norm="ortho")`` (axes (0, 1) for an (H, W)
+    array) to float32 precision, computed as two matrix products so that it needs numpy alone.
     """
     x = np.asarray(image, dtype=np.float32)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"Expected an (H, W) or (H, W, C) array, got shape {x.shape}.")
-    h, w = x.shape[:2]
-    rows, cols = _dct_matrix_f32(h), _dct_matrix_f32(w)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"Expected an (H, W), (H, W, C) or (N, H, W, C) array, got shape {x.shape}.")
     if x.ndim == 2:
-        return rows @ x @ cols.T
-    # (C, H, W) so that each channel is one matrix in a batched matmul.
-    channels_first = np.moveaxis(x, -1, 0)
+        h, w = x.shape
+        return _dct_matrix_f32(h) @ x @ _dct_matrix_f32(w).T
+    h, w = x.shape[-3:-1]
+    rows, cols = _dct_matrix_f32(h), _dct_matrix_f32(w)
+    # Channels before rows and columns, so that each channel is one matrix in a batched matmul.
+    channels_first = np.moveaxis(x, -1, -3)
     out = rows @ channels_first @ cols.T
-    return np.ascontiguousarray(np.moveaxis(out, 0, -1))
+    return np.ascontiguousarray(np.moveaxis(out, -3, -1))
 
 
 def log_dct(image: np.ndarray, eps: float = DEFAULT_LOG_EPS) -> np.ndarray:

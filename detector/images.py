@@ -40,14 +40,36 @@ class ImageTooSmallError(ImageError):
     """The image is smaller than the model's input: it is never upsampled to fit."""
 
 
+#: The ways a policy may turn an image into model inputs.
+POLICY_MODES = ("resize", "tiles")
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a model input came from, in the decoded image's pixels."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
 @dataclass(frozen=True)
 class InputPolicy:
-    """How an image of any size becomes the model's (height, width) input. Recorded in the model file.
+    """How an image of any size becomes the model's (height, width) inputs. Recorded in the model file.
 
-    The policy must match how the model's training images were made: a model trained on thumbnails
-    downscaled from large faces reads the spectrum that such a downscale leaves, so a large image is
-    centre-cropped to the input's aspect ratio and downscaled with the same filter. An image smaller
-    than the input is refused: upsampling would paint exactly the grid the model looks for.
+    Two modes:
+
+    - ``"tiles"`` (native resolution): the model reads ``height`` x ``width`` crops of the image's own
+      pixels, never resampled, on a fixed grid of at most ``grid`` x ``grid`` tiles spread evenly
+      over the image (one centred tile where the image holds only one). The verdict aggregates the
+      tiles' scores. Resampling changes exactly the high frequencies a GAN leaves its traces in, so
+      this mode never resamples at all.
+    - ``"resize"`` (the first models'): a large image is centre-cropped to the input's aspect ratio
+      and downscaled with ``resample``, as their training thumbnails were made. One input per image.
+
+    Either way an image smaller than the input is refused: upsampling would paint exactly the grid
+    the model looks for.
     """
 
     height: int = 128
@@ -55,11 +77,15 @@ class InputPolicy:
     width: int = 128
     """Model input width in pixels."""
     resample: str = "area"
-    """Filter for downscaling larger images: one of "area", "lanczos", "bicubic", "bilinear"."""
+    """"resize" mode: filter for downscaling larger images: "area", "lanczos", "bicubic", "bilinear"."""
     jpeg_quality: int = 0
-    """If not 0, the fitted image is re-encoded as JPEG at this quality (4:2:0, libjpeg's tables via
+    """If not 0, each model input is re-encoded as JPEG at this quality (4:2:0, libjpeg's tables via
     Pillow), as every training image was: a PNG and a JPEG of one face then reach the network with
     the same compression history, and a model cannot learn "lossless means real"."""
+    mode: str = "resize"
+    """"tiles" (native-resolution crops) or "resize" (one downscaled input)."""
+    grid: int = 3
+    """"tiles" mode: at most grid x grid tiles per image."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.jpeg_quality <= 100:
@@ -68,14 +94,21 @@ class InputPolicy:
             raise ValueError(f"Expected an input size of at least 8x8, got {self.height}x{self.width}.")
         if self.resample not in _RESAMPLE:
             raise ValueError(f"Expected resample in {sorted(_RESAMPLE)}, got {self.resample!r}.")
+        if self.mode not in POLICY_MODES:
+            raise ValueError(f"Expected mode in {POLICY_MODES}, got {self.mode!r}.")
+        if not 1 <= self.grid <= 16:
+            raise ValueError(f"Expected grid in 1..16, got {self.grid}.")
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "height": self.height,
             "width": self.width,
             "resample": self.resample,
             "jpeg_quality": self.jpeg_quality,
         }
+        if self.mode != "resize":  # Files of the first format carry no mode: they are all "resize".
+            d.update(mode=self.mode, grid=self.grid)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputPolicy":
@@ -84,37 +117,82 @@ class InputPolicy:
             width=int(d["width"]),
             resample=str(d["resample"]),
             jpeg_quality=int(d.get("jpeg_quality", 0)),
+            mode=str(d.get("mode", "resize")),
+            grid=int(d.get("grid", 3)),
         )
 
-    def apply(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 RGB -> (height, width, 3) uint8: fit, then the JPEG step if any."""
-        fitted = self.fit(rgb)
-        return jpeg_roundtrip(fitted, self.jpeg_quality) if self.jpeg_quality else fitted
-
-    def fit(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 RGB -> (height, width, 3) uint8: centre crop to aspect, then downscale."""
+    def check_size(self, rgb: np.ndarray) -> None:
+        """Raises :class:`ImageTooSmallError` for an image smaller than one model input."""
         h, w = rgb.shape[:2]
         if h < self.height or w < self.width:
             raise ImageTooSmallError(
                 f"Expected an image of at least {self.width}x{self.height} pixels, got {w}x{h}; "
                 "it is not upsampled, since resampling would change the frequencies the model reads."
             )
-        if (h, w) == (self.height, self.width):
-            return rgb
-        # Largest centred crop with the input's aspect ratio (integer arithmetic, no float drift).
+
+    def boxes(self, image_height: int, image_width: int) -> tuple[Box, ...]:
+        """Where the model inputs come from in an image of this size (row-major, top left first)."""
+        if self.mode == "resize":
+            crop_h, crop_w = self._aspect_crop(image_height, image_width)
+            return (Box((image_height - crop_h) // 2, (image_width - crop_w) // 2, crop_h, crop_w),)
+        tops = _grid_positions(image_height, self.height, self.grid)
+        lefts = _grid_positions(image_width, self.width, self.grid)
+        return tuple(Box(t, l, self.height, self.width) for t in tops for l in lefts)
+
+    def crops(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[Box, ...]]:
+        """(H, W, 3) uint8 RGB -> ((N, height, width, 3) uint8 model inputs, their N boxes).
+
+        Raises:
+          ImageTooSmallError: the image is smaller than one input.
+        """
+        self.check_size(rgb)
+        boxes = self.boxes(*rgb.shape[:2])
+        if self.mode == "resize":
+            return self.apply(rgb)[None], boxes
+        stack = np.stack([rgb[b.top : b.top + b.height, b.left : b.left + b.width] for b in boxes])
+        if self.jpeg_quality:
+            stack = np.stack([jpeg_roundtrip(crop, self.jpeg_quality) for crop in stack])
+        return stack, boxes
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """"resize" mode: (H, W, 3) uint8 RGB -> (height, width, 3) uint8: fit, then the JPEG step."""
+        if self.mode != "resize":
+            raise ValueError(f"Expected a resize policy for one fitted input, got mode {self.mode!r}: use crops().")
+        fitted = self.fit(rgb)
+        return jpeg_roundtrip(fitted, self.jpeg_quality) if self.jpeg_quality else fitted
+
+    def _aspect_crop(self, h: int, w: int) -> tuple[int, int]:
+        """The largest centred crop with the input's aspect ratio (integer arithmetic, no float drift)."""
         crop_h, crop_w = h, w
         if h * self.width > w * self.height:
             crop_h = max(self.height, w * self.height // self.width)
         else:
             crop_w = max(self.width, h * self.width // self.height)
-        top, left = (h - crop_h) // 2, (w - crop_w) // 2
-        cropped = rgb[top : top + crop_h, left : left + crop_w]
-        if (crop_h, crop_w) == (self.height, self.width):
+        return crop_h, crop_w
+
+    def fit(self, rgb: np.ndarray) -> np.ndarray:
+        """"resize" mode: (H, W, 3) uint8 RGB -> (height, width, 3) uint8: centre crop to aspect,
+        then downscale."""
+        self.check_size(rgb)
+        h, w = rgb.shape[:2]
+        if (h, w) == (self.height, self.width):
+            return rgb
+        (box,) = self.boxes(h, w)
+        cropped = rgb[box.top : box.top + box.height, box.left : box.left + box.width]
+        if (box.height, box.width) == (self.height, self.width):
             return np.ascontiguousarray(cropped)
         resized = Image.fromarray(cropped).resize(
             (self.width, self.height), resample=_RESAMPLE[self.resample]
         )
         return np.asarray(resized)
+
+
+def _grid_positions(length: int, tile: int, count: int) -> list[int]:
+    """Up to ``count`` tile offsets spread evenly over ``length`` (one centred if only one fits)."""
+    n = max(1, min(count, length // tile))
+    if n == 1:
+        return [(length - tile) // 2]
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
 def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:

@@ -20,8 +20,9 @@ from deepfake_dct.detector.images import InputPolicy
 
 METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"
-#: Bumped when the metadata changes in a way an older runtime cannot read.
-FORMAT_VERSION = 1
+#: Bumped when the metadata changes in a way an older runtime cannot read: 2 added the "tiles"
+#: policy (a runtime of format 1 would silently downscale such a model's input instead of tiling).
+FORMAT_VERSION = 2
 #: What the network reads: the log-DCT spectrum, the pixels (the paper's baseline), or both, as
 #: named inputs of the network.
 REPRESENTATIONS = ("log_dct", "pixels", "log_dct+pixels")
@@ -72,8 +73,9 @@ class ModelSpec:
         return tuple(self.representation.split("+"))
 
     def make_inputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
-        """The network's inputs, by name, for a (height, width, 3) uint8 RGB image (already fitted
-        by :attr:`policy`). Training and the runtime both call this."""
+        """The network's inputs, by name, for a (height, width, 3) uint8 RGB model input or an
+        (N, height, width, 3) stack of them (as :attr:`policy` cut them). Training and the runtime
+        both call this."""
         inputs = {}
         for name in self.input_names:
             if name == "log_dct":
@@ -84,7 +86,8 @@ class ModelSpec:
 
     def to_json(self) -> dict:
         return {
-            "format_version": FORMAT_VERSION,
+            # The oldest format that can read this file, so older runtimes keep reading older kinds.
+            "format_version": FORMAT_VERSION if self.policy.mode == "tiles" else 1,
             "representation": self.representation,
             "log_eps": self.log_eps,
             "policy": self.policy.to_dict(),

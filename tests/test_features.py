@@ -25,7 +25,12 @@ def test_dct_matrix_is_orthonormal():
 
 def test_dct2_wrong_rank_raises():
     with pytest.raises(ValueError, match="Expected an"):
-        dct2(np.zeros((2, 2, 2, 2)))
+        dct2(np.zeros((2, 2, 2, 2, 2)))
+
+
+def test_dct2_batch_equals_each_image_alone(rng):
+    batch = rng.uniform(0, 255, (3, 16, 24, 3))
+    np.testing.assert_allclose(dct2(batch), np.stack([dct2(x) for x in batch]), rtol=1e-5, atol=1e-3)
 
 
 def test_log_dct_constant_image_puts_energy_in_dc_only():
