@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deepfake_dct.apps import webcam  # noqa: E402  (first: it sets the app's BLAS thread default before numpy loads)
+from deepfake_dct.apps import webcam  # noqa: E402  (first: importing deepfake_dct sets the BLAS thread default before numpy loads)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         help="also score the test split of this split.json (e.g. runs/paper_dct/split.json) as video frames",
     )
     args = p.parse_args(argv)
-    webcam._quiet_opencv()
+    webcam.quiet_opencv()
     try:
         faces = webcam.FaceFinder()
         face_note = ""

@@ -2,6 +2,6 @@
 
 import sys
 
-from deepfake_dct.apps.webcam import main
+from deepfake_dct.apps.webcam.cli import main
 
 sys.exit(main())
