@@ -1,5 +1,6 @@
-"""The webcam/video classifier: sources, regions, smoothing, the loop and the command line, on videos
-and folders the tests make themselves from two sample faces (tests/data, see SOURCE.md)."""
+"""The webcam/video classifier (the package deepfake_dct.apps.webcam): sources, regions, scores, the
+overlay, the loop and the command line with its exit statuses, on videos and folders the tests make
+themselves from two sample faces (tests/data, see SOURCE.md)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 cv2 = pytest.importorskip("cv2", reason="the webcam app needs OpenCV (pip install opencv-python-headless)")
 
 from deepfake_dct.apps import webcam  # noqa: E402
+from deepfake_dct.apps.webcam import cli  # noqa: E402
 from deepfake_dct.detector import Detector  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -75,6 +77,13 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
 
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def error_line(capsys) -> str:
+    """What the command said on stderr, which must be one line."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err.strip()
 
 
 def majority(labels) -> str:
@@ -172,24 +181,24 @@ def test_main_record_writes_overlaid_frames(two_face_video, tmp_path, capsys):
         ),
         (["--stream", "rtsp://127.0.0.1:9/none"], "ERROR: cannot open stream rtsp://127.0.0.1:9/none"),
         (["--images", "no-such-folder"], "ERROR: cannot open image folder no-such-folder: not a folder."),
+        (
+            ["--images", str(DATA), "--record", "no-such-folder/out.avi"],
+            "ERROR: cannot record to no-such-folder/out.avi: its folder does not exist.",
+        ),
     ],
 )
-def test_main_source_cannot_be_opened_exits_with_one_line_error(argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(argv + ["--no-display"])
-    assert str(exit_info.value.code).startswith(message)
-    assert "\n" not in str(exit_info.value.code)
+def test_main_source_cannot_be_opened_exits_2_with_one_line_error(argv, message, capsys):
+    assert webcam.main(argv + ["--no-display"]) == 2
+    assert error_line(capsys).startswith(message)
 
 
-def test_main_model_missing_exits_with_one_line_error(tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(["--images", str(DATA), "--no-display", "--model", str(tmp_path / "none.tflite")])
-    assert str(exit_info.value.code).startswith(
-        f"ERROR: {tmp_path / 'none.tflite'}: cannot read the model file"
-    )
+def test_main_model_missing_exits_2_with_one_line_error(tmp_path, capsys):
+    model = tmp_path / "none.tflite"
+    assert webcam.main(["--images", str(DATA), "--no-display", "--model", str(model)]) == 2
+    assert error_line(capsys).startswith(f"ERROR: {model}: cannot read the model file")
 
 
-def test_module_video_missing_exits_nonzero_without_traceback(tmp_path):
+def test_module_video_missing_exits_2_without_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "deepfake_dct.apps.webcam", "--video", str(tmp_path / "none.mp4"), "--no-display"],
         capture_output=True,
@@ -197,7 +206,7 @@ def test_module_video_missing_exits_nonzero_without_traceback(tmp_path):
         timeout=60,
         cwd=Path(__file__).parents[1],
     )
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert (
         proc.stderr.strip().splitlines()[-1]
         == f"ERROR: cannot open video {tmp_path / 'none.mp4'}: no such file."
@@ -320,10 +329,20 @@ def test_run_source_lost_returns_summary_with_error(detector):
     assert summary.frames_seen == 2 and summary.frames_classified == 2 and summary.error == lost
 
 
+def test_main_source_lost_midway_exits_1_after_summary(monkeypatch, capsys):
+    lost = "stream Y was lost and did not come back after 5 attempts."
+    monkeypatch.setattr(cli, "open_source", lambda args: ListSource([upscaled(REAL, 256)] * 2, lost=lost))
+    assert webcam.main(["--stream", "rtsp://camera.invalid/live", "--no-display"]) == 1
+    out, err = capsys.readouterr()
+    assert len(json_lines(out)) == 2
+    summary, error = err.splitlines()
+    assert summary.startswith("stream Y: frames seen 2, classified 2,") and error == f"ERROR: {lost}"
+
+
 # --- Frames of any kind, from an image folder --------------------------------------------------
 
 
-def test_main_images_folder_handles_changing_size_grey_tiny_and_unreadable_frames(tmp_path, capsys):
+def test_main_images_folder_handles_changing_size_grey_tiny_and_unreadable_frames_exits_1(tmp_path, capsys):
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "a_colour_512.png"), upscaled(REAL, 512))
@@ -334,7 +353,7 @@ def test_main_images_folder_handles_changing_size_grey_tiny_and_unreadable_frame
     cv2.imwrite(str(folder / "c_tiny_64.png"), cv2.resize(upscaled(FAKE), (64, 64)))
     (folder / "d_broken.png").write_bytes(b"not an image")
     record = tmp_path / "out.avi"
-    assert webcam.main(["--images", str(folder), "--no-display", "--record", str(record)]) == 0
+    assert webcam.main(["--images", str(folder), "--no-display", "--record", str(record)]) == 1
     out, err = capsys.readouterr()
     records = json_lines(out)
     assert [(r["status"], r["box"]) for r in records] == [
@@ -415,21 +434,11 @@ def test_classify_frame_face_roi_without_face_says_no_face(detector):
     assert webcam.classify_frame(frame, detector, "face", finder) == [webcam.RegionResult(None, "no face")]
 
 
-def test_main_roi_face_cascade_unavailable_exits_with_error(tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(
-            [
-                "--images",
-                str(DATA),
-                "--no-display",
-                "--roi",
-                "face",
-                "--face-cascade",
-                str(tmp_path / "none.xml"),
-            ]
-        )
-    assert str(exit_info.value.code).startswith("ERROR: --")
-    assert "cascade" in str(exit_info.value.code)
+def test_main_roi_face_cascade_unavailable_exits_2_with_error(tmp_path, capsys):
+    cascade = str(tmp_path / "none.xml")
+    assert webcam.main(["--images", str(DATA), "--no-display", "--roi", "face", "--face-cascade", cascade]) == 2
+    message = error_line(capsys)
+    assert message.startswith("ERROR: --") and "cascade" in message
 
 
 # --- Smoothing, summary, JSON ----------------------------------------------------------------
@@ -473,24 +482,20 @@ def test_json_record_without_verdict_has_null_label_and_score():
 # --- Display and keys ------------------------------------------------------------------------
 
 
-def test_main_without_display_variable_exits_with_clear_message(monkeypatch):
+def test_main_without_display_variable_exits_2_with_clear_message(monkeypatch, capsys):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(["--images", str(DATA)])
-    assert str(exit_info.value.code).startswith(
-        "ERROR: no display ($DISPLAY is not set): run with --no-display"
-    )
+    assert webcam.main(["--images", str(DATA)]) == 2
+    assert error_line(capsys).startswith("ERROR: no display ($DISPLAY is not set): run with --no-display")
 
 
-def test_main_headless_opencv_with_display_variable_exits_with_clear_message(monkeypatch):
+def test_main_headless_opencv_with_display_variable_exits_2_with_clear_message(monkeypatch, capsys):
     if not re.search(r"GUI:\s+NONE", cv2.getBuildInformation()):
         pytest.skip("this OpenCV has window support")
     monkeypatch.setenv("DISPLAY", ":99")
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(["--images", str(DATA)])
-    assert "cannot open windows (opencv-python-headless?): run with --no-display" in str(exit_info.value.code)
+    assert webcam.main(["--images", str(DATA)]) == 2
+    assert "cannot open windows (opencv-python-headless?): run with --no-display" in error_line(capsys)
 
 
 class ScriptedWindow:
@@ -515,8 +520,13 @@ def test_run_keys_pause_snapshot_resume_quit(detector, tmp_path):
     assert paused_view is not live_view and not np.array_equal(paused_view, live_view)
 
 
-def test_main_picamera_without_module_exits_with_install_hint(monkeypatch):
+def test_main_picamera_without_module_exits_2_with_install_hint(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # import picamera2 -> ImportError
-    with pytest.raises(SystemExit) as exit_info:
-        webcam.main(["--picamera", "--no-display"])
-    assert str(exit_info.value.code).startswith("ERROR: --picamera needs the picamera2 module")
+    assert webcam.main(["--picamera", "--no-display"]) == 2
+    assert error_line(capsys).startswith("ERROR: --picamera needs the picamera2 module")
+
+
+def test_main_without_opencv_exits_2_naming_the_install(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "cv2", None)
+    assert webcam.main(["--no-display"]) == 2
+    assert error_line(capsys).startswith("ERROR: the webcam app needs OpenCV: pip install opencv-python")

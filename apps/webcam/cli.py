@@ -120,22 +120,23 @@ def open_source(args: argparse.Namespace) -> FrameSource:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``deepfake-dct webcam``; returns the exit status: 0 when every frame was read, 1 when some were
+    not (empty reads, unreadable images) or the source was lost midway, 2 when the source, the model,
+    a window, the recording or the arguments cannot be used (argparse's own errors exit 2 too)."""
     args = build_parser().parse_args(argv)
     if cv2 is None:
-        sys.exit(
-            "ERROR: the webcam app needs OpenCV: pip install opencv-python "
+        return _unusable(
+            "the webcam app needs OpenCV: pip install opencv-python "
             "(or opencv-python-headless for --no-display)."
         )
     quiet_opencv()
     if args.record and not Path(args.record).resolve().parent.is_dir():
-        sys.exit(f"ERROR: cannot record to {args.record}: its folder does not exist.")
+        return _unusable(f"cannot record to {args.record}: its folder does not exist.")
+    if not args.no_display and (problem := display_problem()):
+        return _unusable(problem)
     window = source = None
     try:
-        if not args.no_display:
-            problem = display_problem()
-            if problem:
-                sys.exit(f"ERROR: {problem}")
-            window = Window()
+        window = None if args.no_display else Window()
         faces = FaceFinder(args.face_cascade) if args.roi == "face" else None
         if args.threads:
             cv2.setNumThreads(args.threads)
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WebcamError, ModelFileError, ImportError) as e:
         if source is not None:
             source.close()
-        sys.exit(f"ERROR: {e}")
+        return _unusable(e)
     options = RunOptions(
         roi=args.roi,
         every=args.every,
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = run(source, detector, options, faces, window)
     except WebcamError as e:
-        sys.exit(f"ERROR: {e}")
+        return _unusable(e)
     finally:
         source.close()
         detector.close()
@@ -165,5 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.close()
     log_stderr(f"{source.name}: {summary.line()}")
     if summary.error:
-        sys.exit(f"ERROR: {summary.error}")
-    return 0
+        log_stderr(f"ERROR: {summary.error}")
+    return 1 if summary.error or summary.empty_reads else 0
+
+
+def _unusable(problem: object) -> int:
+    """Says on one line what cannot be used, without a traceback; returns the exit status for it."""
+    log_stderr(f"ERROR: {problem}")
+    return 2
