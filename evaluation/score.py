@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from deepfake_dct.detector import Detector, ImageError, ModelSpec
+from deepfake_dct.detector import Detector, ImageError, ModelSpec, aggregate_crops
 from deepfake_dct.detector.files import expand_paths
 from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
 from deepfake_dct.evaluation.perturb import CLEAN, Condition
@@ -107,7 +107,8 @@ class TFLiteModel:
         self.run_split: Path | None = None
 
     def predict(self, inputs: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
-        return np.array([self.detector.predict(x) for x in inputs], dtype=np.float64)
+        """One p_fake per image from its crops' inputs (the runtime's batching and aggregation)."""
+        return np.array([aggregate_crops(self.detector.predict_crops(x)) for x in inputs], dtype=np.float64)
 
     def close(self) -> None:
         self.detector.close()
@@ -130,8 +131,12 @@ class KerasModel:
         self.run_split: Path | None = split if split.is_file() else None
 
     def predict(self, inputs: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
-        batch = {name: np.stack([x[name] for x in inputs]) for name in self.spec.input_names}
-        return np.asarray(self.model(batch, training=False), dtype=np.float64).reshape(-1)
+        """One p_fake per image: all images' crops in one call, aggregated per image as the
+        runtime does."""
+        batch = {name: np.concatenate([x[name] for x in inputs]) for name in self.spec.input_names}
+        crops = np.asarray(self.model(batch, training=False), dtype=np.float64).reshape(-1)
+        counts = [len(next(iter(x.values()))) for x in inputs]
+        return np.array([aggregate_crops(c) for c in np.split(crops, np.cumsum(counts)[:-1])])
 
     def close(self) -> None:
         self.model = None
@@ -171,10 +176,12 @@ def describe_model(model: TFLiteModel | KerasModel) -> dict:
 
 def model_inputs(rgb: np.ndarray, spec: ModelSpec, condition: Condition, key: str, seed: int = 0,
                  format_jpeg: int = 0) -> dict[str, np.ndarray]:
-    """One decoded image's network inputs under one condition: format step, damage, policy, features."""
+    """One decoded image's network inputs, (N, H, W, 3) for its N crops, under one condition:
+    format step, damage, policy, features."""
     if format_jpeg:
         rgb = jpeg_roundtrip(rgb, format_jpeg)
-    return spec.make_inputs(spec.policy.apply(condition.apply(rgb, seed, key)))
+    crops, _ = spec.policy.crops(condition.apply(rgb, seed, key))
+    return spec.make_inputs(crops)
 
 
 @dataclass

@@ -197,7 +197,7 @@ def test_model_inputs_are_the_detectors_own_for_a_clean_image(data, bundled):
     path = data / "fake" / "f0.jpg"
     rgb = np.asarray(Image.open(path).convert("RGB"))
     ours = model_inputs(rgb, bundled.spec, CLEAN, "f0.jpg")
-    np.testing.assert_array_equal(ours["log_dct"], bundled.detector.preprocess(path)["log_dct"])
+    np.testing.assert_array_equal(ours["log_dct"], bundled.detector.analyse(path).inputs["log_dct"])
 
 
 def test_score_unreadable_file_is_skipped_with_reason(data, bundled):

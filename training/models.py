@@ -60,6 +60,42 @@ def make_pixel_net(input_shape=(128, 128, 3), widths=(16, 32, 64, 128, 128), dro
     return keras.Model({"pixels": inputs}, outputs, name="pixel_net")
 
 
+def _residual_branch(pixels, widths=(8, 8, 16, 32, 32)):
+    """A pixel branch that reads what upsampling leaves, not what the face looks like: the
+    neighbouring-pixel residual x - up(down(x)) (2x2 mean, repeated back), then 3x3 conv + batch
+    norm + ReLU blocks. The first two run at full resolution, unpooled and unstrided: the traces of
+    a transposed convolution or a nearest-neighbour upsampler are one or two pixels wide, and a
+    stride there would alias them away. Global pooling at the end: a trace means the same wherever
+    in the crop it is."""
+    smooth = layers.UpSampling2D(2, interpolation="nearest")(layers.AveragePooling2D(2)(pixels))
+    x = layers.Subtract(name="residual")([pixels, smooth])
+    for i, width in enumerate(widths):
+        if i >= 2:
+            x = layers.AveragePooling2D(2)(x)
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    return layers.Dense(1, name="residual_logit")(layers.GlobalAveragePooling2D()(x))
+
+
+def make_native_net(input_shape=(128, 128, 3), dropout: float = 0.2) -> keras.Model:
+    """For native-resolution crops ("tiles" policy): the paper's DCT CNN on the crop's normalised
+    log-DCT beside :func:`_residual_branch` on its pixels, trained together; their logits add.
+    The spectrum sees periodic traces over the whole crop; the residual sees local ones."""
+    log_dct = keras.Input(input_shape, name="log_dct")
+    pixels = keras.Input(input_shape, name="pixels")
+    s = layers.Conv2D(8, 3, padding="same", activation="relu")(log_dct)
+    s = layers.AveragePooling2D(2)(s)
+    s = layers.Conv2D(16, 3, padding="same", activation="relu")(s)
+    s = layers.AveragePooling2D(2)(s)
+    s = layers.Conv2D(32, 3, padding="same", activation="relu")(s)
+    s = layers.Dropout(dropout)(layers.Flatten()(s))
+    spectrum_logit = layers.Dense(1, name="spectrum_logit")(s)
+    logit = layers.Add()([spectrum_logit, _residual_branch(pixels)])
+    outputs = layers.Activation("sigmoid", name="p_fake")(logit)
+    return keras.Model({"log_dct": log_dct, "pixels": pixels}, outputs, name="native_net")
+
+
 def make_average_ensemble(members: list[keras.Model], name: str = "ensemble") -> keras.Model:
     """One network that feeds each member its named input and averages their p_fake.
 
@@ -80,6 +116,7 @@ ARCHITECTURES = {
     "logistic_dct": (make_logistic_dct, "log_dct"),
     "pixel_cnn": (make_pixel_cnn, "pixels"),
     "pixel_net": (make_pixel_net, "pixels"),
+    "native_net": (make_native_net, "log_dct+pixels"),
 }
 #: Ensembles: name -> member architectures, trained one after the other on the same split.
 ENSEMBLES = {
