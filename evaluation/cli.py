@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: off; {compare.FORMAT_JPEG} with --compare; 0 = off)")
     p.add_argument("--robustness", action="store_true",
                    help="also score under each perturbation of the robustness matrix (both classes alike)")
+    p.add_argument("--invariance", action="store_true",
+                   help="score instead under the processing-invariance conditions (resize x0.5 with each "
+                        "filter, JPEG q95/75/50): the share of reals and fakes flagged, side by side")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise perturbations")
     p.add_argument("--threads", type=int, default=None, help="TFLite interpreter threads")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -75,6 +78,8 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         if not args.data or not args.out:
             p.error("Expected --data and --out with --compare.")
         return
+    if args.invariance and args.robustness:
+        p.error("Expected --invariance or --robustness, not both.")
     if not args.model:
         p.error("Expected --model (or --compare).")
     if not args.split and not (args.real and args.fake):
@@ -83,7 +88,7 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace, command: str) -> dict:
     """Scores one model as the arguments say; prints the summary, writes the files if --out."""
-    from deepfake_dct.evaluation.perturb import CLEAN, ROBUSTNESS
+    from deepfake_dct.evaluation.perturb import CLEAN, INVARIANCE, ROBUSTNESS
     from deepfake_dct.evaluation.report import build_report, summary_text, write_outputs
     from deepfake_dct.evaluation.score import (describe_model, folder_items, load_model, score, seen_in_training,
                                   split_items)
@@ -94,13 +99,14 @@ def evaluate(args: argparse.Namespace, command: str) -> dict:
         items = split_items(Path(args.split), args.subset, args.real, args.fake)
     else:
         items = folder_items(Path(args.real), Path(args.fake))
-    conditions = ROBUSTNESS if args.robustness else (CLEAN,)
+    conditions = INVARIANCE if args.invariance else ROBUSTNESS if args.robustness else (CLEAN,)
     scores = score(model, items, conditions, args.seed, format_jpeg, args.progress)
     model.close()
     data = {"real": args.real, "fake": args.fake, "split": args.split,
             "subset": args.subset if args.split else None,
             "seen_in_training": seen_in_training(model.run_split or args.split, scores.items)}
-    report = build_report(describe_model(model), data, scores, model.threshold, args.seed, format_jpeg)
+    report = build_report(describe_model(model), data, scores, model.threshold, args.seed, format_jpeg,
+                          invariance=args.invariance)
     report["command"] = command
     print(summary_text(report), end="", flush=True)
     if args.out:
@@ -122,15 +128,17 @@ def run_compare(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str]) -> int:
+    """``deepfake-dct evaluate``; returns the exit status: 0, or 1 when some images could not be read
+    (skipped, and listed in the report), or 2 when the model, the data or the arguments cannot be used."""
     parser = build_parser()
     args = parser.parse_args(list(argv))
     _check(parser, args)
     try:
         if args.compare:
             run_compare(args)
-        else:
-            evaluate(args, "deepfake-dct evaluate " + " ".join(argv))
+            return 0
+        report = evaluate(args, "deepfake-dct evaluate " + " ".join(argv))
     except (ModelFileError, ValueError, OSError, ImportError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
-    return 0
+    return 1 if report["data"]["skipped"]["count"] else 0

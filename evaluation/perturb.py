@@ -85,3 +85,14 @@ ROBUSTNESS = (
     *(Condition.single(family, s) for family, strengths in STRENGTHS.items() for s in strengths),
     COMBINED,
 )
+
+
+#: The processing-invariance table: the same reals and fakes resized to half with each filter a
+#: website or an uploader might use, and re-compressed at common qualities. A detector that reads
+#: generation, not processing, flags about the same share of reals in every column.
+INVARIANCE = (
+    CLEAN,
+    *(Condition.single(f"resize-{name}", 0.5) for name in FILTERS),
+    *(Condition.single("jpeg", q) for q in (95, 75, 50)),
+    Condition("resize x0.5 bilinear + JPEG q75", "combined", None, (("resize-bilinear", 0.5), ("jpeg", 75))),
+)

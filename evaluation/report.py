@@ -7,6 +7,8 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
+
 from deepfake_dct.evaluation import metrics
 from deepfake_dct.evaluation.score import Scores
 from deepfake_dct.training.data import atomic_write_bytes, atomic_write_json
@@ -21,6 +23,63 @@ TABLE_COLUMNS = (
     ("average_precision", "AP"),
     ("expected_calibration_error", "ECE"),
 )
+
+
+def source_of(item) -> str:
+    """The source an image belongs to: the first folder of its path within its class folder (a
+    dataset built by ``deepfake-dct dataset build`` files each generator or photo set in its own),
+    or "(top level)" for files directly in the class folder."""
+    parts = item.key.split("/")
+    return parts[0] if len(parts) > 1 else "(top level)"
+
+
+def source_rows(scores: Scores, threshold: float, condition: int = 0) -> list[dict]:
+    """Per source, under one condition: how many images, the share flagged fake at ``threshold``,
+    and, for a fake source, ROC AUC against all the real images scored (threshold-free: how well
+    this source alone is told from real photos)."""
+    from deepfake_dct.training.metrics import roc_auc
+
+    labels, p = scores.labels, scores.p_fake[condition]
+    sources = [source_of(item) for item in scores.items]
+    real = labels == 0
+    rows = []
+    for label in (0, 1):
+        for source in sorted({s for s, y in zip(sources, labels) if y == label}):
+            mask = np.array([s == source and y == label for s, y in zip(sources, labels)])
+            auc = None
+            if label == 1 and real.any():
+                both = mask | real
+                auc = roc_auc(labels[both], p[both])
+            rows.append({"class": "real" if label == 0 else "fake", "source": source,
+                         "images": int(mask.sum()), "flagged_fake": float((p[mask] >= threshold).mean()),
+                         "roc_auc_vs_reals": auc})
+    return rows
+
+
+def source_table(rows: list[dict]) -> str:
+    return markdown_table(
+        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"],
+        [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"]] for r in rows],
+    )
+
+
+def invariance_rows(scores: Scores, threshold: float) -> list[dict]:
+    """Per condition: the share of reals and of fakes flagged, and ROC AUC."""
+    labels = scores.labels
+    rows = []
+    for c, p in zip(scores.conditions, scores.p_fake):
+        m = metrics.evaluate(labels, p, threshold)
+        rows.append({"condition": c.name, "reals_flagged": 1.0 - m["real_accuracy"],
+                     "fakes_flagged": m["fake_accuracy"], "roc_auc": m["roc_auc"]})
+    return rows
+
+
+def invariance_table(rows: list[dict]) -> str:
+    return markdown_table(
+        ["condition", "reals flagged fake", "fakes flagged fake", "ROC AUC"],
+        [[r["condition"], r["reals_flagged"], r["fakes_flagged"], r["roc_auc"]] for r in rows],
+    )
+
 
 def condition_rows(scores: Scores, threshold: float) -> list[dict]:
     """One entry per condition: its name, family, strength and every metric at ``threshold``."""
@@ -64,8 +123,10 @@ def format_note(format_jpeg: int, policy_jpeg: int) -> str:
 
 
 def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed: int,
-                 format_jpeg: int) -> dict:
-    """The whole report of one evaluation (clean metrics first, then each perturbation, if any)."""
+                 format_jpeg: int, invariance: bool = False) -> dict:
+    """The whole report of one evaluation (clean metrics first, then each perturbation, if any).
+    With ``invariance``, the conditions are :data:`~deepfake_dct.evaluation.perturb.INVARIANCE`'s
+    and are reported as the processing-invariance table instead of the robustness matrix."""
     rows = condition_rows(scores, threshold)
     counts = [int((scores.labels == label).sum()) for label in (0, 1)]
     return {
@@ -75,7 +136,9 @@ def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed
         "format_matching": {"jpeg_quality": format_jpeg,
                             "note": format_note(format_jpeg, model["policy"]["jpeg_quality"])},
         "clean": rows[0],
-        "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 else None,
+        "sources": source_rows(scores, threshold),
+        "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 and not invariance else None,
+        "invariance": invariance_rows(scores, threshold) if invariance else None,
         "seconds": scores.seconds,
     }
 
@@ -100,8 +163,13 @@ def summary_text(report: dict) -> str:
         f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
         f"fake->real {fn}  fake->fake {tp}",
     ]
+    if len({(r["class"], r["source"]) for r in report["sources"]}) > 2:
+        lines += ["", "per source (clean):", source_table(report["sources"]).rstrip()]
     if report["robustness"]:
         lines += ["", robustness_table([c] + report["robustness"]["conditions"]).rstrip()]
+    if report.get("invariance"):
+        lines += ["", "processing invariance (both classes alike):",
+                  invariance_table(report["invariance"]).rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +194,11 @@ def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:
         atomic_write_bytes(out / "robustness.md", robustness_table(rows).encode("utf-8"))
         written += [out / "robustness.md",
                     plots.robustness_plot(out / "robustness.png", {Path(report["model"]["path"]).name: rows})]
+    if report.get("invariance"):
+        atomic_write_bytes(out / "invariance.md", invariance_table(report["invariance"]).encode("utf-8"))
+        written.append(out / "invariance.md")
+    atomic_write_bytes(out / "sources.md", source_table(report["sources"]).encode("utf-8"))
+    written.append(out / "sources.md")
     atomic_write_bytes(out / "scores.csv", scores_csv(scores))
     written.append(out / "scores.csv")
     report["files"] = [str(p) for p in written] + [str(out / "report.json")]

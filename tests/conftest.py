@@ -1,4 +1,6 @@
-"""Shared fixtures: small images made on the fly, and the shared data folder when it exists."""
+"""Shared fixtures: the bundled detector, Keras, small images made on the fly, and the shared data
+folder when it exists. Test modules ask for these by name and never import this file; plain
+functions that make images are in helpers.py."""
 
 from __future__ import annotations
 
@@ -8,20 +10,36 @@ import os
 # on 128x128 products spins against the other threads; the suite ran 7x slower under load).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import io  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Iterator  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+
+# encode and smooth_noise stay importable from here for the test files that still do
+# `from conftest import ...`; new code imports them from helpers.
+from helpers import encode, smooth_noise  # noqa: E402, F401
+
+from deepfake_dct.detector import Detector  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ffhq-tpdne-128"
 
 
-def encode(image: Image.Image, fmt: str, **kw) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **kw)
-    return buffer.getvalue()
+@pytest.fixture(scope="session")
+def detector() -> Iterator[Detector]:
+    """The bundled model, loaded once for the session and shared by every test (and thread) that
+    asks: tests that close a detector or change its options make their own."""
+    with Detector.from_file() as d:
+        yield d
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """The keras module; the test is skipped without TensorFlow."""
+    pytest.importorskip("tensorflow", reason="needs TensorFlow (pip install -e .[train])")
+    import keras
+
+    return keras
 
 
 @pytest.fixture
@@ -35,22 +53,9 @@ def face_like(rng) -> np.ndarray:
     return smooth_noise(rng, 128, 128)
 
 
-def smooth_noise(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """RGB uint8 noise with a 1/f amplitude spectrum, like natural images."""
-    fy = np.fft.fftfreq(height)[:, None]
-    fx = np.fft.fftfreq(width)[None, :]
-    amplitude = 1.0 / np.maximum(np.hypot(fy, fx), 1.0 / max(height, width))
-    channels = []
-    for _ in range(3):
-        phase = rng.uniform(0, 2 * np.pi, (height, width))
-        field = np.real(np.fft.ifft2(amplitude * np.exp(1j * phase)))
-        field = (field - field.mean()) / (field.std() + 1e-9)
-        channels.append(np.clip(128 + 40 * field, 0, 255))
-    return np.stack(channels, axis=-1).astype(np.uint8)
-
-
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (tests that need it skip outside the workspace)")
     return SHARED_DATA
+

@@ -200,11 +200,6 @@ def test_main_empty_folder_returns_error(tmp_path, capsys):
 # --- models (TensorFlow) ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def keras():
-    return pytest.importorskip("keras")
-
-
 def test_layer_table_every_architecture_totals_equal_count_params(keras):
     from deepfake_dct.analysis.architecture import layer_table
     from deepfake_dct.training.models import ARCHITECTURES

@@ -3,9 +3,9 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import encode, smooth_noise
 from deepfake_dct.cli import main
 from deepfake_dct.detector.files import expand_paths
+from helpers import encode, smooth_noise
 
 
 @pytest.fixture

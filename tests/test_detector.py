@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import encode, smooth_noise
 from deepfake_dct.detector import Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
 from deepfake_dct.detector.features import log_dct
-
-
-@pytest.fixture(scope="module")
-def detector():
-    with Detector.from_file() as d:
-        yield d
+from helpers import encode, smooth_noise
 
 
 def test_import_detector_does_not_import_tensorflow():

@@ -9,13 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from deepfake_dct.detector import Detector, ImageError
-
-
-@pytest.fixture(scope="module")
-def detector():
-    with Detector.from_file() as d:
-        yield d
+from deepfake_dct.detector import ImageError
 
 
 def _valid_images() -> list[bytes]:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import encode
 from deepfake_dct.detector.images import ImageError, ImageTooSmallError, InputPolicy, decode_rgb
+from helpers import encode
 
 
 def test_decode_png_bytes_returns_rgb_uint8(face_like):

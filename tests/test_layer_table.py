@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepfake_dct.detector import Detector
 from deepfake_dct.detector.layer_table import layer_table
 
 
@@ -99,9 +98,8 @@ def test_layer_table_float16_weights_counted_once_with_their_layer():
 # --- Real models ----------------------------------------------------------------------------------
 
 
-def test_layer_table_bundled_model_rows_are_layers_ending_in_p_fake():
-    with Detector.from_file() as detector:
-        rows = layer_table(detector.interpreter)
+def test_layer_table_bundled_model_rows_are_layers_ending_in_p_fake(detector):
+    rows = layer_table(detector.interpreter)
 
     assert rows and all(r["op"] != "DELEGATE" for r in rows)
     assert int(np.prod(rows[-1]["output_shape"])) == 1  # one number out: p_fake
@@ -109,10 +107,7 @@ def test_layer_table_bundled_model_rows_are_layers_ending_in_p_fake():
 
 
 @pytest.fixture(scope="module")
-def small_keras_model():
-    pytest.importorskip("tensorflow", reason="exporting a model needs TensorFlow (pip install -e .[train])")
-    import keras
-
+def small_keras_model(keras):
     bias = keras.initializers.Constant(0.1)  # A zero bias would be folded away by the converter.
     inputs = keras.Input((16, 16, 3), name="log_dct")
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", bias_initializer=bias)(inputs)

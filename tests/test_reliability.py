@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import encode, smooth_noise
 from deepfake_dct.detector import Detector, ImageError, ModelFileError, default_model_path
 from deepfake_dct.detector.images import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, decode_rgb
 from deepfake_dct.detector.model_file import METADATA_NAME
+from helpers import encode, smooth_noise
 
 #: Generous wall-clock bound per image: a guard against hangs, not a speed goal.
 PER_IMAGE_SECONDS = 5.0
@@ -174,12 +174,6 @@ def _animated(rgb: np.ndarray, fmt: str) -> bytes:
 
 
 # --- Bad images through Detector.detect and the CLI --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def detector():
-    with Detector.from_file() as d:
-        yield d
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +380,7 @@ SESSIONS = 8
 
 
 @pytest.mark.slow
-def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path):
+def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path, detector):
     """8 browser contexts (8 Streamlit sessions, one server, one shared Detector) each upload a
     different image at the same moment; each must show its own file's verdict and p_fake, as the
     Detector gives it alone. Traffic: localhost only."""
@@ -402,12 +396,11 @@ def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path):
         candidates.append(path)
     # Cross-talk shows as another file's p_fake: the 8 must differ at the 3 decimals the app shows.
     files, expected = [], []
-    with Detector.from_file() as detector:
-        for path in candidates:
-            result = detector.detect(path)
-            if f"{result.p_fake:.3f}" not in {f"{r.p_fake:.3f}" for r in expected}:
-                files.append(path)
-                expected.append(result)
+    for path in candidates:
+        result = detector.detect(path)
+        if f"{result.p_fake:.3f}" not in {f"{r.p_fake:.3f}" for r in expected}:
+            files.append(path)
+            expected.append(result)
     files, expected = files[:SESSIONS], expected[:SESSIONS]
     assert len(files) == SESSIONS
 

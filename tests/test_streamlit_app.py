@@ -61,19 +61,11 @@ def _sample_the_model_gets_right(detector: Detector, truth: str) -> tuple[str, b
 
 
 @pytest.fixture(scope="module")
-def bundled() -> Detector:
-    return Detector.from_file()
-
-
-@pytest.fixture(scope="module")
-def test_model(tmp_path_factory, bundled) -> Path:
+def test_model(tmp_path_factory, detector, keras) -> Path:
     """A model exported by the tests themselves: the export path, a different network and card."""
-    pytest.importorskip("tensorflow", reason="exporting a model needs TensorFlow (pip install -e .[train])")
-    import keras
-
     from deepfake_dct.export.convert import convert, embed_spec
 
-    policy = bundled.spec.policy
+    policy = detector.spec.policy
     inputs = keras.Input((policy.height, policy.width, 3), name="log_dct")
     x = keras.layers.GlobalAveragePooling2D()(inputs)
     outputs = keras.layers.Dense(
@@ -81,7 +73,7 @@ def test_model(tmp_path_factory, bundled) -> Path:
         bias_initializer=keras.initializers.Constant(1.0),
     )(x)
     spec = ModelSpec(**{
-        **vars(bundled.spec), "representation": "log_dct", "threshold": 0.6,
+        **vars(detector.spec), "representation": "log_dct", "threshold": 0.6,
         "architecture": "test_pooled_dense",
         "provenance": "exported by tests/test_streamlit_app.py",
         "extra": {"licence": "Test licence.", "limits": "Test limits."},
@@ -94,26 +86,26 @@ def test_model(tmp_path_factory, bundled) -> Path:
 # --- Tests -----------------------------------------------------------------------------------------
 
 
-def test_app_started_without_images_shows_prompt_and_bundled_model(bundled):
+def test_app_started_without_images_shows_prompt_and_bundled_model(detector):
     at = _start()
 
     assert any("Upload images" in i.value for i in at.info)
-    assert any(bundled.model_name in m.value for m in at.sidebar.markdown)
-    assert at.slider(key="threshold:startup").value == pytest.approx(bundled.threshold)
+    assert any(detector.model_name in m.value for m in at.sidebar.markdown)
+    assert at.slider(key="threshold:startup").value == pytest.approx(detector.threshold)
     layers = next(e for e in at.expander if e.label.startswith("How it works")).dataframe[0].value
     assert list(layers.columns) == ["op", "output_shape", "dtype", "parameters"]
     assert "DELEGATE" not in set(layers["op"])
 
 
-def test_app_real_and_fake_uploaded_verdicts_match_detector_and_truth(bundled):
-    files = [_sample_the_model_gets_right(bundled, "real"), _sample_the_model_gets_right(bundled, "fake")]
+def test_app_real_and_fake_uploaded_verdicts_match_detector_and_truth(detector):
+    files = [_sample_the_model_gets_right(detector, "real"), _sample_the_model_gets_right(detector, "fake")]
 
     at = _upload(_start(), files)
 
     table = _table(at)
     assert list(table) == [name for name, _ in files]
     for index, (name, data) in enumerate(files):
-        expected = bundled.detect(data)
+        expected = detector.detect(data)
         truth = name.split("_")[0]
         assert table[name]["verdict"] == expected.label == truth
         assert table[name]["p_fake"] == pytest.approx(expected.p_fake, abs=1e-4)
@@ -125,7 +117,7 @@ def test_app_real_and_fake_uploaded_verdicts_match_detector_and_truth(bundled):
     assert at.container("results").download_button[0].label == "Download as CSV"
 
 
-def test_app_samples_switched_on_every_sample_shown_with_known_answer(bundled):
+def test_app_samples_switched_on_every_sample_shown_with_known_answer(detector):
     at = _start()
     at.toggle(key="samples").set_value(True)
     at.run()
@@ -133,7 +125,7 @@ def test_app_samples_switched_on_every_sample_shown_with_known_answer(bundled):
     table = _table(at)
     assert sorted(table) == sorted(image.name for image in sample_images())
     for image in sample_images():
-        assert table[image.name]["verdict"] == bundled.detect(image.data).label
+        assert table[image.name]["verdict"] == detector.detect(image.data).label
         assert table[image.name]["known_answer"] == image.truth
 
 
@@ -153,7 +145,7 @@ def _small_png(size: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_app_unreadable_files_each_get_an_error_while_others_remain(bundled):
+def test_app_unreadable_files_each_get_an_error_while_others_remain(detector):
     good_name, good = _sample("real_r41.png")
     jpeg = (SAMPLES_DIR / "fake_f160.jpg").read_bytes()
     bad = {
@@ -175,7 +167,7 @@ def test_app_unreadable_files_each_get_an_error_while_others_remain(bundled):
     assert any("refused before decoding" in e for e in errors)
     assert not any("<bytes>" in e or "Traceback" in e for e in errors)
     table = _table(at)
-    assert table[good_name]["verdict"] == bundled.detect(good).label
+    assert table[good_name]["verdict"] == detector.detect(good).label
     assert {table[name]["verdict"] for name in bad} == {"error"}
 
 
@@ -187,7 +179,7 @@ def test_app_threshold_slider_moved_to_zero_every_image_fake():
     assert {row["verdict"] for row in _table(at).values()} == {"fake"}
 
 
-def test_app_model_exported_by_tests_uploaded_is_used(test_model, bundled):
+def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector):
     custom = Detector.from_file(test_model)
     files = [_sample("real_r41.png"), _sample("fake_f160.jpg")]
     at = _start()
@@ -204,7 +196,7 @@ def test_app_model_exported_by_tests_uploaded_is_used(test_model, bundled):
     for name, data in files:
         expected = custom.detect(data)
         assert table[name]["p_fake"] == pytest.approx(expected.p_fake, abs=1e-4)
-        assert table[name]["p_fake"] != pytest.approx(bundled.detect(data).p_fake, abs=1e-3)
+        assert table[name]["p_fake"] != pytest.approx(detector.detect(data).p_fake, abs=1e-3)
         assert table[name]["verdict"] == expected.label
 
 
@@ -239,10 +231,10 @@ def test_app_started_with_missing_model_shows_error(tmp_path, monkeypatch):
     assert "missing.tflite" in at.error[0].value
 
 
-def test_app_spectrum_pictures_are_rgb_and_scaled(bundled):
+def test_app_spectrum_pictures_are_rgb_and_scaled(detector):
     from deepfake_dct.apps.streamlit_app import PICTURE_SCALE, analyse, departure_picture, spectrum_picture
 
-    analysis = analyse(bundled, (SAMPLES_DIR / "fake_f160.jpg").read_bytes())
+    analysis = analyse(detector, (SAMPLES_DIR / "fake_f160.jpg").read_bytes())
 
     h, w = analysis.model_input.shape[:2]
     for picture in (spectrum_picture(analysis.spectrum), departure_picture(analysis.departure)):
@@ -304,9 +296,9 @@ def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
     assert env["OPENBLAS_NUM_THREADS"] == "1"
 
 
-def test_app_threshold_near_p_fake_verdict_marked_uncertain(bundled):
+def test_app_threshold_near_p_fake_verdict_marked_uncertain(detector):
     name, data = _sample("fake_f160.jpg")
-    p_fake = bundled.detect(data).p_fake
+    p_fake = detector.detect(data).p_fake
     threshold = round(p_fake + 0.05 if p_fake < 0.5 else p_fake - 0.05, 3)
     at = _upload(_start(), [(name, data)])
 

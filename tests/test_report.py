@@ -1,0 +1,46 @@
+"""evaluation.report: the per-source and processing-invariance tables."""
+
+import numpy as np
+
+from deepfake_dct.evaluation.perturb import CLEAN, FILTERS, INVARIANCE, Condition
+from deepfake_dct.evaluation.report import invariance_rows, source_of, source_rows
+from deepfake_dct.evaluation.score import Item, Scores
+
+
+def make_scores(p_fake_rows, keys, labels, conditions):
+    items = [Item(path=None, label=y, key=k) for k, y in zip(keys, labels)]
+    return Scores(tuple(conditions), items, np.asarray(p_fake_rows, dtype=np.float64))
+
+
+def test_source_of_is_first_folder_within_class_folder():
+    assert source_of(Item(None, 1, "stylegan3/a/b.png")) == "stylegan3"
+    assert source_of(Item(None, 0, "b.png")) == "(top level)"
+
+
+def test_source_rows_flagged_share_and_auc_per_fake_source_against_all_reals():
+    keys = ["ffhq/a", "ffhq/b", "photo/c", "sg2/d", "sg2/e", "sg3/f", "sg3/g"]
+    labels = [0, 0, 0, 1, 1, 1, 1]
+    p = [0.1, 0.6, 0.2, 0.9, 0.8, 0.3, 0.15]
+    rows = {(r["class"], r["source"]): r for r in source_rows(make_scores([p], keys, labels, [CLEAN]), 0.5)}
+    assert rows[("real", "ffhq")]["images"] == 2 and rows[("real", "ffhq")]["flagged_fake"] == 0.5
+    assert rows[("real", "photo")]["roc_auc_vs_reals"] is None
+    assert rows[("fake", "sg2")]["flagged_fake"] == 1.0 and rows[("fake", "sg2")]["roc_auc_vs_reals"] == 1.0
+    # sg3 scores 0.3 and 0.15 against reals 0.1, 0.6, 0.2: 3 of 6 pairs ranked right.
+    assert rows[("fake", "sg3")]["roc_auc_vs_reals"] == 0.5
+
+
+def test_invariance_rows_give_reals_and_fakes_flagged_per_condition():
+    conditions = [CLEAN, Condition.single("jpeg", 75)]
+    scores = make_scores([[0.1, 0.7, 0.9, 0.8], [0.6, 0.7, 0.9, 0.2]], ["a", "b", "c", "d"], [0, 0, 1, 1],
+                         conditions)
+    rows = invariance_rows(scores, 0.5)
+    assert [r["condition"] for r in rows] == ["clean", "JPEG q75"]
+    assert rows[0]["reals_flagged"] == 0.5 and rows[0]["fakes_flagged"] == 1.0
+    assert rows[1]["reals_flagged"] == 1.0 and rows[1]["fakes_flagged"] == 0.5
+
+
+def test_invariance_conditions_resize_with_every_filter_and_halve_the_size(face_like):
+    names = [c.name for c in INVARIANCE]
+    assert all(f"resize x0.5 {f}" in names for f in FILTERS)
+    resized = [c for c in INVARIANCE if c.family.startswith("resize-")]
+    assert {c.apply(face_like, 0, "k").shape for c in resized} == {(64, 64, 3)}
