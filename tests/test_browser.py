@@ -1,14 +1,21 @@
 """The app in a real browser: `deepfake-dct app` on a free localhost port, driven by headless Chromium.
 
-Uploads two bundled samples through the page, waits for each verdict, and saves the screenshot the
-README shows (docs/streamlit.png). Debian's Chromium (`apt-get install chromium`) is driven by the
-Playwright Python package; the browser may talk to localhost only (anything else is blocked, and
-fails the test). ``benchmarks/bench_app.py`` times uploads with the same helpers.
+Uploads two bundled samples through the page, waits for each verdict, and takes a screenshot of the
+page under the test's tmp_path. With ``DEEPFAKE_DCT_UPDATE_SCREENSHOT=1`` it also copies it over the
+one the README shows, docs/streamlit.png; otherwise the suite leaves every tracked file as it was::
+
+    DEEPFAKE_DCT_UPDATE_SCREENSHOT=1 .venv/bin/pytest -m slow tests/test_browser.py
+
+Debian's Chromium (`apt-get install chromium`) is driven by the Playwright Python package; the
+browser may talk to localhost only (anything else is blocked, and fails the test).
+``benchmarks/bench_app.py`` times uploads with the same helpers.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,11 +29,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from deepfake_dct.detector import Detector
-
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "apps" / "samples"
 SCREENSHOT = ROOT / "docs" / "streamlit.png"
+#: Set to 1 to copy the new screenshot over SCREENSHOT (the only write into the repository).
+UPDATE_SCREENSHOT = "DEEPFAKE_DCT_UPDATE_SCREENSHOT"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless as root in a container, and quiet: no network traffic of Chromium's own.
 CHROMIUM_ARGS = [
@@ -122,12 +129,14 @@ def wait_for_verdict(page, index: int, label: str) -> None:
 
 
 @pytest.mark.slow
-def test_browser_samples_uploaded_verdicts_appear_and_screenshot_saved():
+def test_browser_samples_uploaded_verdicts_appear_and_screenshot_saved(detector, tmp_path):
+    """The screenshot goes to tmp_path; DEEPFAKE_DCT_UPDATE_SCREENSHOT=1 also copies it to
+    docs/streamlit.png (the README's picture), the only way this test writes into the repository."""
     if reason := browser_missing():
         pytest.skip(reason)
     files = [SAMPLES / "real_r41.png", SAMPLES / "fake_f160.jpg"]
-    with Detector.from_file() as detector:
-        expected = [detector.detect(path).label.capitalize() for path in files]
+    expected = [detector.detect(path).label.capitalize() for path in files]
+    screenshot = tmp_path / SCREENSHOT.name
 
     with running_app() as url, chromium_page() as page:
         open_app(page, url)
@@ -140,9 +149,10 @@ def test_browser_samples_uploaded_verdicts_appear_and_screenshot_saved():
         height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
         page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
         page.wait_for_load_state("networkidle")
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(screenshot))
         outside = page.outside_requests
 
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
     assert outside == []
+    if os.environ.get(UPDATE_SCREENSHOT) == "1":
+        shutil.copyfile(screenshot, SCREENSHOT)
