@@ -21,9 +21,10 @@ def _detect(args: argparse.Namespace) -> int:
     except (ModelFileError, ImportError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
-    failures = 0
+    seen = failures = 0
     with detector:
         for path in expand_paths(args.paths):
+            seen += 1
             try:
                 result = detector.detect(path)
             except ImageError as e:
@@ -39,6 +40,9 @@ def _detect(args: argparse.Namespace) -> int:
                 print(json.dumps(record), flush=True)
             else:
                 print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}", flush=True)
+    if not seen:
+        print(f"ERROR: Expected image files, found none in {', '.join(args.paths)}.", file=sys.stderr)
+        return 2
     return 1 if failures else 0
 
 

@@ -67,3 +67,12 @@ def test_detect_subcommand_does_not_import_tensorflow(image_folder):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# --- One exit status for every command: 0 ok, 1 some inputs failed, 2 unusable model, inputs or arguments
+
+
+def test_detect_folder_without_images_exits_2_with_message(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["detect", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err == f"ERROR: Expected image files, found none in {tmp_path / 'empty'}.\n"
