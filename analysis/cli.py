@@ -1,7 +1,8 @@
 """``deepfake-dct analyze``: the figures and tables that show why frequency analysis exposes GAN images.
 
 Each subcommand writes its figures to --out, prints a markdown section (figure links and the values it
-measured), and with --doc rewrites that section of a page such as docs/ARCHITECTURE.md.
+measured), and with --doc rewrites that section of a page such as docs/ARCHITECTURE.md. Each one's
+function returns that section and how many image files it had to skip as unreadable or too small.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _band_label(name: str, limits: tuple[float, float]) -> str:
     return f"{name} \u2265{lo:g}" if np.isinf(hi) else f"{name} {lo:g}-{hi:g}"
 
 
-def _spectra(args: argparse.Namespace) -> str:
+def _spectra(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.analysis import figures
     from deepfake_dct.analysis.spectra import BANDS, band_means, class_spectra, load_folder, power_law_slope
     from deepfake_dct.detector.images import InputPolicy, jpeg_roundtrip
@@ -91,10 +92,10 @@ def _spectra(args: argparse.Namespace) -> str:
         "",
         _link(grey, args), _link(channels, args), _link(radial, args),
     ]
-    return "\n".join(lines)
+    return "\n".join(lines), sets["real"].skipped + sets["fake"].skipped
 
 
-def _upsampling(args: argparse.Namespace) -> str:
+def _upsampling(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.analysis import figures
     from deepfake_dct.analysis.spectra import greyscale, load_folder, mean_log_dct
     from deepfake_dct.analysis.upsampling import resample, upsampling_kernels
@@ -132,7 +133,7 @@ def _upsampling(args: argparse.Namespace) -> str:
         for name in spectra
     ]
     lines += ["", _link(figure, args)]
-    return "\n".join(lines)
+    return "\n".join(lines), images.skipped
 
 
 def _run_facts(run) -> str:
@@ -165,7 +166,7 @@ def _map_facts(name: str, values: np.ndarray, what: str) -> list[str]:
     return lines
 
 
-def _weights(args: argparse.Namespace) -> str:
+def _weights(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.analysis import figures
     from deepfake_dct.analysis.saliency import linear_weight_map, load_run
     from deepfake_dct.analysis.spectra import band_means
@@ -183,10 +184,10 @@ def _weights(args: argparse.Namespace) -> str:
         f"{_bands(band_means(weights), '{:+.3g}')}.",
         "",
         _link(figure, args),
-    ])
+    ]), 0
 
 
-def _saliency(args: argparse.Namespace) -> str:
+def _saliency(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.analysis import figures
     from deepfake_dct.analysis.saliency import held_out_paths, load_run, saliency_maps
 
@@ -204,14 +205,14 @@ def _saliency(args: argparse.Namespace) -> str:
     for name, values in result.maps.items():
         lines += _map_facts(name, values, "|gradient|")
     lines += ["", _link(figure, args)]
-    return "\n".join(lines)
+    return "\n".join(lines), result.skipped
 
 
-def _architecture(args: argparse.Namespace) -> str:
+def _architecture(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.analysis.architecture import architectures_markdown
     from deepfake_dct.training.models import ARCHITECTURES
 
-    return architectures_markdown(ARCHITECTURES, (args.size, args.size, 3))
+    return architectures_markdown(ARCHITECTURES, (args.size, args.size, 3)), 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,18 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``deepfake-dct analyze``; returns the exit status: 0, or 1 when some image files were skipped
+    (unreadable or too small), or 2 when the inputs, a module it needs or the arguments cannot be used."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
-        body = args.func(args)
+        body, skipped = args.func(args)
         if args.doc:
             from deepfake_dct.analysis.document import update_page
 
             update_page(args.doc, args.command, body)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:  # ImportError: matplotlib or TensorFlow missing.
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
     print(body)
-    return 0
+    return 1 if skipped else 0
 
 
 if __name__ == "__main__":

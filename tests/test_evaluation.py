@@ -240,11 +240,13 @@ def test_seen_in_training_counts_train_and_val_files(split_file):
 
 # --- the command -----------------------------------------------------------------------------------
 
-def test_evaluate_cli_smoke_writes_report_plots_and_robustness(data, tmp_path, capsys):
+def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_the_unreadable_file(
+    data, tmp_path, capsys
+):
     out = tmp_path / "eval"
     code = main(["--model", str(default_model_path()), "--real", str(data / "real"), "--fake",
                  str(data / "fake"), "--robustness", "--jpeg", "90", "--out", str(out), "--no-progress"])
-    assert code == 0
+    assert code == 1
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["scored"] == {"real": PER_CLASS, "fake": PER_CLASS}
     assert report["data"]["skipped"]["count"] == 1
@@ -267,7 +269,7 @@ def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(da
     code = (
         "import sys\nfrom deepfake_dct.evaluation.cli import main\n"
         f"assert main(['--model', {str(default_model_path())!r}, '--real', {str(data / 'real')!r}, "
-        f"'--fake', {str(data / 'fake')!r}, '--no-progress']) == 0\n"
+        f"'--fake', {str(data / 'fake')!r}, '--no-progress']) == 1\n"  # 1: data holds an unreadable file
         "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -320,7 +322,7 @@ def test_evaluate_keras_run_and_its_float32_tflite_score_alike(data, tmp_path):
     for name, target in (("keras", run), ("tflite", run / "model.tflite")):
         out = tmp_path / name
         assert main(["--model", str(target), "--real", str(data / "real"), "--fake", str(data / "fake"),
-                     "--out", str(out), "--no-progress"]) == 0
+                     "--out", str(out), "--no-progress"]) == 1  # 1: data holds an unreadable file
         report = json.loads((out / "report.json").read_text())
         assert report["model"]["kind"] == name
         rows = (out / "scores.csv").read_text().splitlines()[1:]
