@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
 
         try:
             Detector.from_file(args.model).close()  # Refuse a bad model here, not in the browser.
-        except ModelFileError as e:
+        except (ModelFileError, ImportError) as e:  # ImportError: no TFLite interpreter installed.
             print(f"ERROR: {e}", file=sys.stderr)
             return 2
     # Become the server rather than start it as a child: a signal meant for `deepfake-dct app`
