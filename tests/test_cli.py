@@ -1,7 +1,6 @@
 import importlib.util
 import json
 import sys
-import sys
 
 import pytest
 from PIL import Image
@@ -71,41 +70,6 @@ def test_detect_subcommand_does_not_import_tensorflow(image_folder):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-
-
-# --- One exit status for every command: 0 ok, 1 some inputs failed, 2 unusable model, inputs or arguments
-
-
-def test_detect_folder_without_images_exits_2_with_message(tmp_path, capsys):
-    (tmp_path / "empty").mkdir()
-    assert main(["detect", str(tmp_path / "empty")]) == 2
-    assert capsys.readouterr().err == f"ERROR: Expected image files, found none in {tmp_path / 'empty'}.\n"
-
-
-# --- One exit status for every command: 0 ok, 1 some inputs failed, 2 unusable model, inputs or arguments
-
-
-def test_detect_folder_without_images_exits_2_with_message(tmp_path, capsys):
-    (tmp_path / "empty").mkdir()
-    assert main(["detect", str(tmp_path / "empty")]) == 2
-    assert capsys.readouterr().err == f"ERROR: Expected image files, found none in {tmp_path / 'empty'}.\n"
-
-
-def analyze_upsampling(folder, out) -> int:
-    return main(["analyze", "upsampling", "--real", str(folder), "--size", "16", "--out", str(out)])
-
-
-def test_analyze_unreadable_file_skipped_exits_1(image_folder, tmp_path, capsys):
-    (image_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    assert analyze_upsampling(image_folder, tmp_path) == 1
-    assert "on 2 real images" in capsys.readouterr().out
-
-
-def test_analyze_without_matplotlib_exits_2_with_message(image_folder, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    assert analyze_upsampling(image_folder, tmp_path) == 2
-    assert capsys.readouterr().err.startswith("ERROR: import of matplotlib")
 
 
 # --- One exit status for every command: 0 ok, 1 some inputs failed, 2 unusable model, inputs or arguments
