@@ -342,7 +342,7 @@ def test_main_source_lost_midway_exits_1_after_summary(monkeypatch, capsys):
 # --- Frames of any kind, from an image folder --------------------------------------------------
 
 
-def test_main_images_folder_handles_changing_size_grey_tiny_and_unreadable_frames_exits_1(tmp_path, capsys):
+def test_main_images_folder_handles_changing_size_grey_tiny_and_unreadable_frames(tmp_path, capsys):
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "a_colour_512.png"), upscaled(REAL, 512))
