@@ -86,8 +86,8 @@ def main() -> None:
     detector = Detector.from_file(args.model, num_threads=args.threads)
     spec = detector.spec
     png128, jpg1024 = test_image(spec.policy.height, "PNG"), test_image(1024, "JPEG")
-    fitted = detector.fit_image(png128)
-    inputs = detector.preprocess(png128)
+    fitted = detector.cut(detector.decode(png128))[0][0]
+    inputs = {name: x[0] for name, x in detector.spec.make_inputs(fitted[None]).items()}
     print(f"model: {detector.model_name} ({detector.model_size_bytes / 1024:.1f} KiB), "
           f"architecture {spec.architecture}, inputs {spec.input_names}, backend {detector.backend}, "
           f"threads {args.threads}, repeats {args.repeats}")

@@ -94,13 +94,13 @@ def stage_costs(video: Path, detector: Detector, faces) -> dict[str, float]:
     costs = {"read (decode)": (time.perf_counter() - start) / len(frames) * 1e3}
     source.close()
     costs["convert (to_bgr)"] = mean_ms(webcam.to_bgr, frames)
-    costs["policy (BGR->RGB, crop, downscale, JPEG)"] = mean_ms(
-        lambda f: detector.fit_image(f, bgr=True), frames
+    costs["policy (BGR->RGB, the model's crops)"] = mean_ms(
+        lambda f: detector.cut(detector.decode(f, bgr=True)), frames
     )
-    fitted = [detector.fit_image(f, bgr=True) for f in frames[:50]]
-    costs["features (log-DCT, normalise)"] = mean_ms(detector.spec.make_inputs, fitted)
-    inputs = [detector.spec.make_inputs(f) for f in fitted]
-    costs["invoke (quantize, run, dequantize)"] = mean_ms(detector.predict, inputs)
+    cut = [detector.cut(detector.decode(f, bgr=True))[0] for f in frames[:50]]
+    costs["features (log-DCT, normalise)"] = mean_ms(detector.spec.make_inputs, cut)
+    inputs = [detector.spec.make_inputs(crops) for crops in cut]
+    costs["invoke (quantize, run, dequantize), all crops"] = mean_ms(detector.predict_crops, inputs)
     if faces is not None:
         costs[HAAR] = mean_ms(faces.find, frames)
     results = webcam.classify_frame(frames[0], detector, "full")
