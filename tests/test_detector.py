@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepfake_dct.detector import Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
+from deepfake_dct.detector import Box, Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
 from deepfake_dct.detector.features import log_dct
 from helpers import encode, smooth_noise
 
@@ -72,18 +72,21 @@ def test_threshold_option_overrides_model_threshold(face_like):
         Detector.from_file(options=DetectorOptions(threshold=2.0))
 
 
-def test_preprocess_is_normalised_log_dct_of_fitted_image(detector, face_like):
-    inputs = detector.preprocess(face_like)
+def test_analyse_inputs_are_normalised_log_dct_of_fitted_image(detector, face_like):
+    inputs = detector.analyse(face_like).inputs
     spec = detector.spec
     fitted = spec.policy.apply(face_like)
     expected = (log_dct(fitted, spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
-    np.testing.assert_allclose(inputs["log_dct"], expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(inputs["log_dct"][0], expected, rtol=1e-6, atol=1e-6)
 
 
 def test_large_image_is_downscaled_by_policy(detector, rng):
     big = smooth_noise(rng, 512, 640)
-    fitted = detector.fit_image(big)
-    assert fitted.shape == (detector.spec.policy.height, detector.spec.policy.width, 3)
+    analysis = detector.analyse(big)
+    assert analysis.crops.shape == (1, detector.spec.policy.height, detector.spec.policy.width, 3)
+    (crop,) = analysis.detection.crops
+    assert crop.box == Box(top=0, left=64, height=512, width=512)
+    assert crop.p_fake == analysis.detection.p_fake
 
 
 def test_detector_shared_between_threads_gives_serial_results(detector, rng):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepfake_dct.detector.images import ImageError, ImageTooSmallError, InputPolicy, decode_rgb
+from deepfake_dct.detector.images import Box, ImageError, ImageTooSmallError, InputPolicy, decode_rgb
 from helpers import encode
 
 
@@ -131,3 +131,38 @@ def test_policy_invalid_values_raise():
         InputPolicy(resample="magic")
     with pytest.raises(ValueError, match="jpeg_quality"):
         InputPolicy(jpeg_quality=101)
+
+
+# --- The native-resolution "tiles" policy ----------------------------------------------------------
+
+
+def test_tiles_policy_grid_is_spread_evenly_and_never_resamples():
+    policy = InputPolicy(128, 128, mode="tiles", grid=3)
+    rgb = np.arange(480 * 640 * 3, dtype=np.uint32).reshape(480, 640, 3).astype(np.uint8)
+    crops, boxes = policy.crops(rgb)
+    assert [(b.top, b.left) for b in boxes] == [(t, l) for t in (0, 176, 352) for l in (0, 256, 512)]
+    assert crops.shape == (9, 128, 128, 3)
+    for crop, b in zip(crops, boxes):
+        np.testing.assert_array_equal(crop, rgb[b.top : b.top + 128, b.left : b.left + 128])
+
+
+def test_tiles_policy_one_centred_tile_where_only_one_fits():
+    policy = InputPolicy(128, 128, mode="tiles")
+    assert policy.boxes(200, 130) == (Box(36, 1, 128, 128),)
+    assert policy.boxes(256, 128) == (Box(0, 0, 128, 128), Box(128, 0, 128, 128))
+
+
+def test_tiles_policy_smaller_than_one_tile_is_refused():
+    with pytest.raises(ImageTooSmallError, match="not upsampled"):
+        InputPolicy(128, 128, mode="tiles").crops(np.zeros((127, 500, 3), np.uint8))
+
+
+def test_tiles_policy_round_trips_through_dict_and_resize_dicts_stay_as_before():
+    tiles = InputPolicy(64, 64, mode="tiles", grid=4)
+    assert InputPolicy.from_dict(tiles.to_dict()) == tiles
+    assert InputPolicy().to_dict() == {"height": 128, "width": 128, "resample": "area", "jpeg_quality": 0}
+
+
+def test_tiles_policy_has_no_single_fitted_input():
+    with pytest.raises(ValueError, match="use crops"):
+        InputPolicy(mode="tiles").apply(np.zeros((128, 128, 3), np.uint8))
