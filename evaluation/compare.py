@@ -124,13 +124,14 @@ def train_and_export(recipe: Recipe, args: argparse.Namespace, reuse: bool) -> d
 
 def inference_latency_ms(model: TFLiteModel, inputs: dict[str, np.ndarray],
                          repeats: int = LATENCY_REPEATS) -> float:
-    """Median wall time of one ``Detector.predict`` (quantize, invoke, dequantize) on one input."""
+    """Median wall time of one ``Detector.predict_crops`` (quantize, invoke, dequantize) on one
+    image's inputs, (N, H, W, 3) for its N crops (one for a "resize" model)."""
     for _ in range(10):
-        model.detector.predict(inputs)
+        model.detector.predict_crops(inputs)
     times = np.empty(repeats)
     for i in range(repeats):
         start = time.perf_counter()
-        model.detector.predict(inputs)
+        model.detector.predict_crops(inputs)
         times[i] = time.perf_counter() - start
     return float(np.median(times) * 1000.0)
 
@@ -268,7 +269,7 @@ def comparison_markdown(comparison: dict) -> str:
         + (f" Scoring: every test image first re-encoded as JPEG q{s['format_jpeg']} (both classes), "
            "then damaged, then the model's policy." if s["format_jpeg"] else ""),
         "Robustness rows use the float32 TFLite file; accuracy is at the threshold each model chose "
-        f"on validation. Latency: median of {s['latency_repeats']} `Detector.predict` calls on one "
+        f"on validation. Latency: median of {s['latency_repeats']} `Detector.predict_crops` calls on one "
         f"image, {s['threads']} interpreter thread(s), inference only (the DCT and decoding come on top).",
         f"The whole comparison took {comparison['seconds']:.0f} s.",
         "",
