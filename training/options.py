@@ -7,7 +7,8 @@ import argparse
 from deepfake_dct.training.augment import PERTURBATIONS
 
 #: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
-ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "dct_pixel_ensemble")
+ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "native_net",
+                      "dct_pixel_ensemble")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
