@@ -2,20 +2,20 @@
 on one split of one data folder, each scored on that split's held-out test files only (clean, under
 the robustness matrix, and as every exported TFLite variant), in one table beside the paper's numbers.
 
-Training goes through ``deepfake_dct.training.train.train`` and export through ``deepfake_dct.export.convert.export``, with the
-arguments their own command lines would build, so a recipe here is the same run as
+Training goes through ``deepfake_dct.training.train.train`` and export through
+``deepfake_dct.export.convert.export``, with the same ``TrainOptions`` and ``ExportOptions`` their
+command lines parse into, so a recipe here is the same run as
 ``deepfake-dct train DATA --out RUN <recipe arguments>`` followed by ``deepfake-dct export RUN``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -25,9 +25,10 @@ from deepfake_dct.evaluation.report import build_report, condition_rows, markdow
 from deepfake_dct.evaluation.score import TFLiteModel, describe_model, model_inputs, score, split_items
 from deepfake_dct.training import rundir
 from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json
+from deepfake_dct.training.options import TrainOptions, command_line, recorded_arguments
 
 #: This project's default training (still being tuned: change it here, in this one line).
-PROJECT_DEFAULT = ("--arch", "dct_pixel_ensemble", "--augment", "--augment-ops", "flip")
+PROJECT_DEFAULT = {"arch": "dct_pixel_ensemble", "augment": True, "augment_ops": ("flip",)}
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,22 @@ class Recipe:
     """Folder and column name."""
     description: str
     """What it is, in a few words."""
-    train_args: tuple[str, ...]
-    """Its ``deepfake-dct train`` arguments beyond the shared ones."""
+    train: Mapping[str, object]
+    """Its ``TrainOptions`` fields beyond the shared ones (epochs, patience, seed, max_per_class)."""
+
+    def train_arguments(self) -> str:
+        """Its ``deepfake-dct train`` flags, as the comparison table shows them."""
+        return " ".join(command_line(self.train))
 
 
 RECIPES = {r.name: r for r in (
-    Recipe("paper_dct_cnn", "paper: CNN on the log-DCT, no augmentation", ("--arch", "dct_cnn")),
+    Recipe("paper_dct_cnn", "paper: CNN on the log-DCT, no augmentation", {"arch": "dct_cnn"}),
     Recipe("paper_logistic_dct", "paper: linear model on the log-DCT (logistic regression)",
-           ("--arch", "logistic_dct")),
-    Recipe("paper_pixel_cnn", "paper: the same CNN on pixels", ("--arch", "pixel_cnn")),
+           {"arch": "logistic_dct"}),
+    Recipe("paper_pixel_cnn", "paper: the same CNN on pixels", {"arch": "pixel_cnn"}),
     Recipe("project_default", "this project's default training", PROJECT_DEFAULT),
     Recipe("paper_dct_cnn_as_is", "paper: CNN on the log-DCT, images as stored (no JPEG policy step)",
-           ("--arch", "dct_cnn", "--jpeg-quality", "0")),
+           {"arch": "dct_cnn", "jpeg_quality": 0}),
 )}
 #: Run when --recipes is not given. paper_dct_cnn_as_is shows the container shortcut of data whose
 #: classes come in different formats; it is left out by default to keep within the time budget.
@@ -75,51 +80,41 @@ PAPER_RESULTS = (
 )
 
 
-def train_namespace(recipe: Recipe, data: Path, run: Path, epochs: int, patience: int, seed: int,
-                    max_per_class: int | None) -> argparse.Namespace:
-    """The arguments ``deepfake-dct train`` would parse for this recipe (every other option at its
-    default, from ``deepfake_dct.training.options``)."""
-    from deepfake_dct.training.options import add_arguments
-
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    argv = [str(data), "--out", str(run), "--epochs", str(epochs), "--patience", str(patience),
-            "--seed", str(seed), *recipe.train_args]
-    if max_per_class:
-        argv += ["--max-per-class", str(max_per_class)]
-    return parser.parse_args(argv)
+def train_options(recipe: Recipe, epochs: int, patience: int, seed: int,
+                  max_per_class: int | None) -> TrainOptions:
+    """The recipe's options: the shared ones, then its own, then ``max_per_class`` if given; every
+    other option at its default."""
+    shared = {"epochs": epochs, "patience": patience, "seed": seed}
+    limit = {"max_per_class": max_per_class} if max_per_class else {}
+    return TrainOptions(**{**shared, **recipe.train, **limit})
 
 
-def _previous_report(run: Path, args: argparse.Namespace) -> dict | None:
-    """The run's report and export report, if the run was trained with exactly these arguments and
-    exported; else None."""
+def _previous_report(run: Path, arguments: dict) -> dict | None:
+    """The run's report and export report, if the run was trained with exactly these arguments
+    (``training.options.recorded_arguments``) and exported; else None."""
     try:
         report = json.loads((run / rundir.REPORT).read_text())
         exported = json.loads((run / "export" / "export_report.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if report.get("arguments") != json.loads(json.dumps(vars(args))):
+    if report.get("arguments") != arguments:
         return None
     return {"train": report, "export": exported, "reused": True}
 
 
-def train_and_export(recipe: Recipe, args: argparse.Namespace, reuse: bool) -> dict:
+def train_and_export(recipe: Recipe, data: Path, run: Path, options: TrainOptions, reuse: bool) -> dict:
     """Trains and exports one recipe (or reuses an identical earlier run); returns both reports."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run = Path(args.out)
-    if reuse and (previous := _previous_report(run, args)) is not None:
+    if reuse and (previous := _previous_report(run, recorded_arguments(data, run, options))) is not None:
         print(f"{recipe.name}: reusing {run} (trained with the same arguments)", flush=True)
         return previous
     from deepfake_dct.export.convert import export
-    from deepfake_dct.export.options import add_arguments
+    from deepfake_dct.export.options import ExportOptions
     from deepfake_dct.training.train import train
 
-    print(f"{recipe.name}: training ({' '.join(recipe.train_args)})", flush=True)
-    report = train(args)
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    exported, _ = export(parser.parse_args([str(run)]))
-    return {"train": report, "export": exported, "reused": False}
+    print(f"{recipe.name}: training ({recipe.train_arguments()})", flush=True)
+    report = train(data, run, options)
+    return {"train": report, "export": export(run, None, ExportOptions()), "reused": False}
 
 
 def inference_latency_ms(model: TFLiteModel, inputs: dict[str, np.ndarray],
@@ -184,8 +179,8 @@ def compare(data: Path, out: Path, recipes: Sequence[str] = DEFAULT_RECIPES, epo
     for name in recipes:
         recipe = RECIPES[name]
         run = out / "runs" / name
-        args = train_namespace(recipe, data, run, epochs, patience, seed, max_per_class)
-        reports = train_and_export(recipe, args, reuse)
+        options = train_options(recipe, epochs, patience, seed, max_per_class)
+        reports = train_and_export(recipe, data, run, options, reuse)
         split = Split.load(run / rundir.SPLIT)
         if split_files is None:
             split_files = split.files
@@ -200,8 +195,8 @@ def compare(data: Path, out: Path, recipes: Sequence[str] = DEFAULT_RECIPES, epo
         train_report = reports["train"]
         results[name] = {
             "description": recipe.description,
-            "train_arguments": " ".join(recipe.train_args),
-            "policy_jpeg": args.jpeg_quality,
+            "train_arguments": recipe.train_arguments(),
+            "policy_jpeg": options.jpeg_quality,
             "parameters": train_report["parameters"],
             "training_seconds": train_report["seconds"],
             "export_seconds": round(sum(v["seconds"] for v in reports["export"]["variants"].values()), 1),

@@ -3,7 +3,7 @@ scored against the Keras model on the held-out split before it is written.
 
 Only TFLite builtin ops are allowed (no Flex / SELECT_TF_OPS), so every file runs on ai-edge-litert on
 a Raspberry Pi. A variant whose accuracy moves more than ``--max-accuracy-drop`` points from Keras is
-not written, and the command exits non-zero.
+not written, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 from deepfake_dct.detector.detector import Detector
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
-from deepfake_dct.export.options import VARIANTS
+from deepfake_dct.export.options import VARIANTS, ExportOptions, options_from_args
 from deepfake_dct.training import metrics, rundir
 from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, load_example
 
@@ -121,38 +121,42 @@ def score_tflite(tflite: bytes, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return np.array([detector.predict({k: v[i] for k, v in inputs.items()}) for i in range(n)])
 
 
-def export(args: argparse.Namespace) -> tuple[dict, bool]:
-    """Converts, embeds and checks every requested variant; returns (report, all passed)."""
+def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOptions()) -> dict:
+    """Converts, embeds and checks every requested variant of a training run; writes those that pass
+    (``model_VARIANT.tflite``) and ``export_report.json`` under ``out`` (None: ``run/export``) and
+    returns the report (each variant's "passed" says whether it was written).
+
+    Raises:
+      OSError: the run's files (model, spec, split) cannot be read.
+      ValueError: they do not describe a usable run.
+    """
     import keras
 
-    run = Path(args.run)
-    out = Path(args.out) if args.out else run / "export"
+    run = Path(run)
+    out = Path(out) if out else run / "export"
     out.mkdir(parents=True, exist_ok=True)
     model = keras.models.load_model(run / rundir.MODEL, compile=False, safe_mode=True)
     spec = rundir.load_spec(run)
-    split = Split.load(run / rundir.SPLIT, Path(args.data_root) if args.data_root else None)
+    split = Split.load(run / rundir.SPLIT, options.data_root)
     inputs, labels = held_out_examples(split, spec)
     keras_scores = np.asarray(model.predict(inputs, verbose=0)).reshape(-1)
     keras_metrics = metrics.summary(labels, keras_scores, spec.threshold)
     report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics, "variants": {}}
-    card = {k: v for k, v in (("training_data", args.training_data), ("licence", args.licence),
-                              ("limits", args.limits)) if v}
-    all_passed = True
-    for variant in args.variants:
+    card = options.card()
+    for variant in options.variants:
         started = time.time()
         representative = None
         if variant == "int8":
-            representative = representative_dataset(split, spec, model, args.representative)
+            representative = representative_dataset(split, spec, model, options.representative)
         variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, **card, "variant": variant}})
         tflite = embed_spec(convert(model, variant, representative), variant_spec)
         scores = score_tflite(tflite, inputs)
         tflite_metrics = metrics.summary(labels, scores, spec.threshold)
         drop_pp = 100.0 * abs(tflite_metrics["accuracy"] - keras_metrics["accuracy"])
-        passed = drop_pp <= args.max_accuracy_drop
+        passed = drop_pp <= options.max_accuracy_drop
         path = out / f"model_{variant}.tflite"
         if passed:
             atomic_write_bytes(path, tflite)
-        all_passed &= passed
         report["variants"][variant] = {
             "file": str(path) if passed else None,
             "bytes": len(tflite),
@@ -163,7 +167,7 @@ def export(args: argparse.Namespace) -> tuple[dict, bool]:
             "passed": passed,
             "seconds": round(time.time() - started, 1),
         }
-        verdict = "ok" if passed else f"FAILED (limit {args.max_accuracy_drop} pp): not written"
+        verdict = "ok" if passed else f"FAILED (limit {options.max_accuracy_drop} pp): not written"
         print(
             f"{variant:8s} {len(tflite) / 1024:8.1f} KiB  accuracy {tflite_metrics['accuracy']:.4f} "
             f"(Keras {keras_metrics['accuracy']:.4f}, diff {drop_pp:.2f} pp)  "
@@ -171,13 +175,15 @@ def export(args: argparse.Namespace) -> tuple[dict, bool]:
             flush=True,
         )
     atomic_write_json(out / "export_report.json", report)
-    return report, all_passed
+    return report
 
 
 def main(args: argparse.Namespace) -> int:
+    """``deepfake-dct export``: 0 when every variant passed, 1 when any was refused, 2 (one
+    "ERROR: ..." line) when an option or the run cannot be used."""
     try:
-        _, passed = export(args)
+        report = export(Path(args.run), Path(args.out) if args.out else None, options_from_args(args))
     except (OSError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
-    return 0 if passed else 1
+    return 0 if all(v["passed"] for v in report["variants"].values()) else 1

@@ -68,12 +68,17 @@ def list_class_files(root: Path) -> dict[str, list[str]]:
     return out
 
 
+def check_fractions(fractions) -> None:
+    """Raises ValueError unless ``fractions`` (train, val, test) are three positive numbers summing to 1."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
+        raise ValueError(f"Expected three positive fractions summing to 1, got {tuple(fractions)}.")
+
+
 def make_split(root: Path, fractions=(0.7, 0.15, 0.15), seed: int = 0,
                max_per_class: int | None = None) -> Split:
     """A seeded, stratified split of the files of each class into train/val/test (optionally of a
     seeded sample of at most ``max_per_class`` files per class)."""
-    if abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
-        raise ValueError(f"Expected three positive fractions summing to 1, got {fractions}.")
+    check_fractions(fractions)
     files = {s: [] for s in SPLITS}
     labels = {s: [] for s in SPLITS}
     rng = np.random.default_rng(seed)

@@ -1,38 +1,153 @@
-"""Command-line options of ``deepfake-dct train`` (argparse only: importing this loads no TensorFlow)."""
+"""Options of ``deepfake-dct train``: :class:`TrainOptions`, and the command line that only parses
+arguments into them. Importing this loads no TensorFlow (``--help`` stays quick)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Mapping
 
-from deepfake_dct.training.augment import PERTURBATIONS
+from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
+from deepfake_dct.training.data import check_fractions
 
 #: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
 ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "native_net",
                       "dct_pixel_ensemble")
+#: Filters ``--resample`` offers for downscaling larger images.
+RESAMPLE_NAMES = ("area", "lanczos", "bicubic", "bilinear")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How :func:`deepfake_dct.training.train.train` trains. Every field has a default; pass only what
+    you change. Raises ValueError, saying which field and why, when a value cannot be used."""
+
+    arch: str = "dct_cnn"
+    """Architecture, one of ``ARCHITECTURE_NAMES`` (an ensemble trains each member, then averages)."""
+    epochs: int = 60
+    """Maximum epochs per model (early stopping ends sooner)."""
+    patience: int = 8
+    """Epochs without validation-loss gain before stopping (the best weights are kept)."""
+    batch_size: int = 32
+    """Examples per training step."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    seed: int = 0
+    """Seed of the split, the shuffling, the augmentation and the initial weights."""
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    """Train, validation and test fractions of each class's files (positive, summing to 1)."""
+    size: int = 128
+    """Model input height and width, in pixels."""
+    resample: str = "area"
+    """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
+    jpeg_quality: int = 75
+    """Every image (both classes, train and test, and at run time) is re-encoded as JPEG at this
+    quality before the DCT, so compression history cannot tell the classes apart; 0 turns it off."""
+    augment: bool = False
+    """Perturb both classes at random during training."""
+    augment_ops: tuple[str, ...] | None = None
+    """Which perturbations ``augment`` uses, from ``training.augment.PERTURBATIONS``; None: all."""
+    augment_p: float = 0.5
+    """Chance that each perturbation is applied to a training image."""
+    max_per_class: int | None = None
+    """Use at most this many files per class (a seeded sample, for quick experiments); None: all."""
+    provenance: str = ""
+    """A line recorded in the model about its data; empty: "trained by deepfake-dct on DATA_NAME"."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "split", tuple(self.split))
+        if self.augment_ops is not None:
+            object.__setattr__(self, "augment_ops", tuple(self.augment_ops))
+        if self.arch not in ARCHITECTURE_NAMES:
+            raise ValueError(f"Expected arch in {ARCHITECTURE_NAMES}, got {self.arch!r}.")
+        for name, least in (("epochs", 1), ("patience", 0), ("batch_size", 1)):
+            if getattr(self, name) < least:
+                raise ValueError(f"Expected {name} of at least {least}, got {getattr(self, name)}.")
+        if not self.lr > 0:
+            raise ValueError(f"Expected a positive learning rate lr, got {self.lr}.")
+        if not 0.0 <= self.augment_p <= 1.0:
+            raise ValueError(f"Expected augment_p (a probability) in 0..1, got {self.augment_p}.")
+        if self.max_per_class is not None and self.max_per_class < 1:
+            raise ValueError(f"Expected max_per_class of at least 1 (or None: all), "
+                             f"got {self.max_per_class}.")
+        check_fractions(self.split)
+        self.policy()
+        self.augmentation()
+
+    def policy(self) -> InputPolicy:
+        """How each image becomes the model's input, in training and at run time."""
+        return InputPolicy(self.size, self.size, self.resample, self.jpeg_quality)
+
+    def augmentation(self) -> Augmentation | None:
+        """The training images' perturbations, or None without ``augment`` (checked either way)."""
+        augmentation = Augmentation(self.augment_ops or PERTURBATIONS, self.augment_p)
+        return augmentation if self.augment else None
+
+
+def recorded_arguments(data: Path, out: Path, options: TrainOptions) -> dict:
+    """What ``report.json`` records under "arguments" (as JSON reads it back): a run whose record
+    equals this one was trained on the same data with the same options."""
+    return json.loads(json.dumps({"data": str(data), "out": str(out), **asdict(options)}))
+
+
+def command_line(overrides: Mapping[str, object]) -> list[str]:
+    """The ``deepfake-dct train`` flags that set these TrainOptions fields (None values: left out)."""
+    argv = []
+    for name, value in overrides.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (tuple, list)):
+            argv += [flag, *map(str, value)]
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """The TrainOptions that ``add_arguments``'s flags parsed into (ValueError if they cannot be used)."""
+    return TrainOptions(**{f.name: getattr(args, f.name) for f in fields(TrainOptions)})
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``DATA --out RUN`` and one flag per TrainOptions field, defaulting to the field's default."""
+    d = TrainOptions()
     p.add_argument("data", help="folder holding real/ and fake/ subfolders (searched recursively)")
     p.add_argument("--out", required=True, help="output folder for the model, split and report")
-    p.add_argument("--arch", choices=ARCHITECTURE_NAMES, default="dct_cnn", help="architecture")
-    p.add_argument("--epochs", type=int, default=60, help="maximum epochs (early stopping ends sooner)")
-    p.add_argument("--patience", type=int, default=8, help="epochs without val-loss gain before stopping")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffling and the weights")
-    p.add_argument("--split", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
-    p.add_argument("--size", type=int, default=128, help="model input height and width")
-    p.add_argument("--resample", default="area", choices=("area", "lanczos", "bicubic", "bilinear"),
-                   help="filter that downscales larger images to the input size")
-    p.add_argument("--jpeg-quality", type=int, default=75,
+    p.add_argument("--arch", choices=ARCHITECTURE_NAMES, default=d.arch,
+                   help="architecture (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs,
+                   help="maximum epochs (early stopping ends sooner) (default: %(default)s)")
+    p.add_argument("--patience", type=int, default=d.patience,
+                   help="epochs without val-loss gain before stopping (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="examples per training step (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="seed of the split, the shuffling and the weights (default: %(default)s)")
+    p.add_argument("--split", type=float, nargs=3, default=d.split, metavar=("TRAIN", "VAL", "TEST"),
+                   help=f"fractions of each class's files (default: {' '.join(map(str, d.split))})")
+    p.add_argument("--size", type=int, default=d.size,
+                   help="model input height and width (default: %(default)s)")
+    p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
+                   help="filter that downscales larger images to the input size (default: %(default)s)")
+    p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,
                    help="re-encode every image (both classes, train and test, and at run time) as JPEG "
                         "at this quality before the DCT, so compression history cannot tell the classes "
-                        "apart; 0 turns it off")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
-                   help="perturb both classes at random (JPEG, blur, crop, noise, downscale)")
-    p.add_argument("--augment-ops", nargs="+", choices=sorted(PERTURBATIONS), default=None,
+                        "apart; 0 turns it off (default: %(default)s)")
+    augment = p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment)
+    # Set after construction: Python 3.10's BooleanOptionalAction appends its own "(default: ...)".
+    augment.help = ("perturb both classes at random (JPEG, blur, crop, noise, downscale) "
+                    "(default: %(default)s)")
+    p.add_argument("--augment-ops", nargs="+", choices=sorted(PERTURBATIONS), default=d.augment_ops,
                    help="which perturbations --augment uses (default: all)")
-    p.add_argument("--augment-p", type=float, default=0.5, help="chance each perturbation is applied")
-    p.add_argument("--max-per-class", type=int, default=None,
-                   help="use at most this many files per class (quick experiments)")
-    p.add_argument("--provenance", default="", help="a line recorded in the model about its data")
+    p.add_argument("--augment-p", type=float, default=d.augment_p,
+                   help="chance each perturbation is applied (default: %(default)s)")
+    p.add_argument("--max-per-class", type=int, default=d.max_per_class,
+                   help="use at most this many files per class (quick experiments) (default: all)")
+    p.add_argument("--provenance", default=d.provenance,
+                   help='a line recorded in the model about its data (default: "trained by deepfake-dct '
+                        'on DATA_NAME")')

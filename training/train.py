@@ -14,8 +14,8 @@ from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, Runni
 from deepfake_dct.detector.images import ImageError, InputPolicy
 from deepfake_dct.detector.model_file import ModelSpec
 from deepfake_dct.training import metrics, rundir
-from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
 from deepfake_dct.training.data import atomic_write_json, load_rgb, make_split
+from deepfake_dct.training.options import TrainOptions, options_from_args, recorded_arguments
 
 
 def compute_normalisation(paths, policy: InputPolicy, log_eps: float, skips) -> Normalisation:
@@ -57,7 +57,7 @@ def representation_of(arch: str) -> str:
     return "+".join(n for n in ("log_dct", "pixels") if n in names)
 
 
-def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
+def fit_one(arch: str, train_ds, val_ds, options: TrainOptions, out: Path):
     """Builds and fits one architecture on the inputs it reads; returns (model, history dict)."""
     import keras
 
@@ -69,9 +69,9 @@ def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
     def select(inputs, label, weight):
         return {n: inputs[n] for n in names}, label, weight
 
-    model = build((args.size, args.size, 3))
+    model = build((options.size, options.size, 3))
     model.compile(
-        optimizer=keras.optimizers.Adam(args.lr),
+        optimizer=keras.optimizers.Adam(options.lr),
         loss="binary_crossentropy",
         weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")],
     )
@@ -79,11 +79,11 @@ def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
     history = model.fit(
         train_ds.map(select),
         validation_data=val_ds.map(select),
-        epochs=args.epochs,
+        epochs=options.epochs,
         shuffle=False,  # the dataset reshuffles itself each epoch
         verbose=2,
         callbacks=[
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=options.patience,
                                           restore_best_weights=True),
             keras.callbacks.BackupAndRestore(str(out / f"backup_{arch}"), double_checkpoint=True),
         ],
@@ -91,26 +91,31 @@ def fit_one(arch: str, train_ds, val_ds, args: argparse.Namespace, out: Path):
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Runs one training (of one architecture, or of each member of an ensemble, then joined);
-    returns the report it wrote."""
+def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict:
+    """Trains on ``data`` (real/ and fake/ subfolders) one architecture, or each member of an
+    ensemble, then joined; writes the model, its spec, the split and ``report.json`` under ``out``
+    (resuming an interrupted run there) and returns the report.
+
+    Raises:
+      ValueError: the data cannot be split as asked (a missing or empty class folder, too few images).
+    """
     import keras
 
     from deepfake_dct.training.models import ENSEMBLES, make_average_ensemble
     from deepfake_dct.training.pipeline import SkipLog, make_dataset
 
     started = time.time()
-    out = Path(args.out)
+    data, out = Path(data), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(options.seed)
 
-    split = make_split(Path(args.data), tuple(args.split), args.seed, args.max_per_class)
+    split = make_split(data, options.split, options.seed, options.max_per_class)
     atomic_write_json(out / rundir.SPLIT, split.to_json())
     counts = {s: len(split.files[s]) for s in split.files}
     print(f"split: {counts} (written to {out / rundir.SPLIT})", flush=True)
 
-    representation = representation_of(args.arch)
-    policy = InputPolicy(args.size, args.size, args.resample, args.jpeg_quality)
+    representation = representation_of(options.arch)
+    policy = options.policy()
     skips = SkipLog()
     normalisation = None
     if "log_dct" in representation:
@@ -120,28 +125,25 @@ def train(args: argparse.Namespace) -> dict:
         normalisation=normalisation,
         representation=representation,
         log_eps=DEFAULT_LOG_EPS,
-        architecture=args.arch,
-        provenance=args.provenance or f"trained by deepfake-dct on {Path(args.data).name}",
+        architecture=options.arch,
+        provenance=options.provenance or f"trained by deepfake-dct on {data.name}",
     )
-    augmentation = None
-    if args.augment:
-        augmentation = Augmentation(tuple(args.augment_ops or PERTURBATIONS), args.augment_p)
 
     def dataset(name: str, **kw):
-        return make_dataset(split.paths(name), split.labels[name], spec, args.batch_size,
-                            seed=args.seed, skips=skips, **kw)
+        return make_dataset(split.paths(name), split.labels[name], spec, options.batch_size,
+                            seed=options.seed, skips=skips, **kw)
 
-    train_ds = dataset("train", augmentation=augmentation, shuffle=True)
+    train_ds = dataset("train", augmentation=options.augmentation(), shuffle=True)
     val_ds, test_ds = dataset("val"), dataset("test")
 
     members, member_reports = [], {}
-    for arch in ENSEMBLES.get(args.arch, (args.arch,)):
-        member, history = fit_one(arch, train_ds, val_ds, args, out)
+    for arch in ENSEMBLES.get(options.arch, (options.arch,)):
+        member, history = fit_one(arch, train_ds, val_ds, options, out)
         members.append(member)
         member_reports[arch] = {"parameters": int(member.count_params()),
                                 "epochs_run": len(history["loss"]), "history": history}
-    if args.arch in ENSEMBLES:
-        model = make_average_ensemble(members, name=args.arch)
+    if options.arch in ENSEMBLES:
+        model = make_average_ensemble(members, name=options.arch)
         for arch, member in zip(member_reports, members):
             labels, scores = predict(member, val_ds)
             member_reports[arch]["validation"] = metrics.summary(labels, scores, 0.5)
@@ -162,8 +164,8 @@ def train(args: argparse.Namespace) -> dict:
     rundir.save_spec(out, spec)
     report = {
         "command": "deepfake-dct train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
-        "arguments": {k: v for k, v in vars(args).items() if k != "func"},
-        "architecture": args.arch,
+        "arguments": recorded_arguments(data, out, options),
+        "architecture": options.arch,
         "representation": representation,
         "parameters": int(model.count_params()),
         "members": member_reports,
@@ -173,8 +175,8 @@ def train(args: argparse.Namespace) -> dict:
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,
         "test_at_0.5": metrics.summary(test_labels, test_scores, 0.5),
-        "scored_on": (f"held-out test split; every image through JPEG q{args.jpeg_quality} "
-                      "(both classes, format-matched)" if args.jpeg_quality else "held-out test split"),
+        "scored_on": (f"held-out test split; every image through JPEG q{options.jpeg_quality} "
+                      "(both classes, format-matched)" if options.jpeg_quality else "held-out test split"),
         "seconds": round(time.time() - started, 1),
     }
     atomic_write_json(out / rundir.REPORT, report)
@@ -182,8 +184,10 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
+    """``deepfake-dct train``: 0 when trained, 2 (one "ERROR: ..." line) when an option or the data
+    cannot be used."""
     try:
-        report = train(args)
+        report = train(Path(args.data), Path(args.out), options_from_args(args))
     except ValueError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
