@@ -59,3 +59,47 @@ def shared_data() -> Path:
         pytest.skip(f"shared data not found at {SHARED_DATA} (tests that need it skip outside the workspace)")
     return SHARED_DATA
 
+
+# --- a tiny training run, shared by test_training.py and test_export.py ------------------------------
+
+#: Side of the synthetic images, and of the tiny run's model input.
+SYNTHETIC_SIZE = 32
+
+
+@pytest.fixture(scope="session")
+def synthetic_size() -> int:
+    return SYNTHETIC_SIZE
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """90 "real" 1/f-noise PNGs and 90 "fakes" made as the paper explains GAN artifacts arise: a
+    smaller image upsampled 2x by nearest neighbour or bilinear interpolation, which leaves a periodic
+    grid in the DCT spectrum; plus one corrupt real file. SYNTHETIC_SIZE square."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("synthetic")
+    rng = np.random.default_rng(1)
+    for label in ("real", "fake"):
+        (root / label).mkdir()
+    for i in range(90):
+        Image.fromarray(smooth_noise(rng, SYNTHETIC_SIZE, SYNTHETIC_SIZE)).save(root / "real" / f"r{i}.png")
+        small = Image.fromarray(smooth_noise(rng, SYNTHETIC_SIZE // 2, SYNTHETIC_SIZE // 2))
+        resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR)[i % 2]
+        small.resize((SYNTHETIC_SIZE, SYNTHETIC_SIZE), resample).save(root / "fake" / f"f{i}.png")
+    (root / "real" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_run(synthetic_data, tmp_path_factory) -> Path:
+    """The paper's DCT CNN trained on ``synthetic_data`` through the command line (no JPEG policy
+    step, at most 25 epochs). Read it, never write into it: tests export to their own folders."""
+    pytest.importorskip("tensorflow")
+    from deepfake_dct.cli import main
+
+    run = tmp_path_factory.mktemp("run")
+    code = main(["train", str(synthetic_data), "--out", str(run), "--arch", "dct_cnn",
+                 "--size", str(SYNTHETIC_SIZE), "--jpeg-quality", "0", "--epochs", "25", "--patience", "6"])
+    assert code == 0
+    return run

@@ -1,47 +1,110 @@
-"""Training -> export -> runtime on small synthetic data the test makes itself.
+"""Training on small synthetic data (tests/conftest.py makes it), its typed options and its command
+line. Exporting the trained run is tested in test_export.py."""
 
-"Fakes" are made the way the paper explains GAN artifacts arise: a smaller image upsampled 2x by
-nearest neighbour or bilinear interpolation, which leaves a periodic grid in the DCT spectrum.
-"""
-
+import argparse
+import dataclasses
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from conftest import smooth_noise
-from deepfake_dct.detector import Detector
 from deepfake_dct.cli import main
+from deepfake_dct.detector import Detector
 from deepfake_dct.training.data import Split, load_example, make_split
-
-SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def synthetic_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    rng = np.random.default_rng(1)
-    for label in ("real", "fake"):
-        (root / label).mkdir()
-    for i in range(90):
-        Image.fromarray(smooth_noise(rng, SIZE, SIZE)).save(root / "real" / f"r{i}.png")
-        small = Image.fromarray(smooth_noise(rng, SIZE // 2, SIZE // 2))
-        resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR)[i % 2]
-        small.resize((SIZE, SIZE), resample).save(root / "fake" / f"f{i}.png")
-    (root / "real" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    return root
+from deepfake_dct.training.options import (TrainOptions, add_arguments, command_line, options_from_args,
+                                           recorded_arguments)
 
 
-@pytest.fixture(scope="module")
-def trained_run(synthetic_data, tmp_path_factory):
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return p
+
+
+# --- options and command line (no TensorFlow) --------------------------------------------------------
+
+def test_options_module_loads_no_tensorflow():
+    code = ("import sys, deepfake_dct.training.options; "
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_command_line_defaults_are_the_options_defaults_and_help_shows_each():
+    p = parser()
+    assert options_from_args(p.parse_args(["data", "--out", "run"])) == TrainOptions()
+    for field in dataclasses.fields(TrainOptions):
+        assert p.get_default(field.name) == field.default, field.name
+    for action in p._actions:
+        if action.option_strings and action.dest not in ("help", "out"):  # --out is required
+            assert "(default: " in action.help, action.dest
+    text = " ".join(p.format_help().split())
+    assert "(default: 60)" in text and "noise, downscale) (default: False) --augment-ops" in text
+
+
+def test_command_line_flags_parse_back_into_the_same_options():
+    overrides = {"arch": "dct_pixel_ensemble", "augment": True, "augment_ops": ("flip", "jpeg"),
+                 "jpeg_quality": 0, "split": (0.5, 0.25, 0.25), "lr": 0.01, "max_per_class": None}
+    argv = command_line(overrides)
+    assert argv[:5] == ["--arch", "dct_pixel_ensemble", "--augment", "--augment-ops", "flip"]
+    assert options_from_args(parser().parse_args(["data", "--out", "run", *argv])) == TrainOptions(**overrides)
+    assert command_line({"augment": False}) == ["--no-augment"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"arch": "resnet"}, "Expected arch in"),
+    ({"epochs": 0}, "Expected epochs of at least 1"),
+    ({"patience": -1}, "Expected patience of at least 0"),
+    ({"batch_size": 0}, "Expected batch_size of at least 1"),
+    ({"lr": 0.0}, "positive learning rate"),
+    ({"split": (0.5, 0.5, 0.5)}, "three positive fractions summing to 1"),
+    ({"split": (0.5, 0.5)}, "three positive fractions summing to 1"),
+    ({"size": 4}, "input size of at least 8x8"),
+    ({"resample": "nearest"}, "Expected resample in"),
+    ({"jpeg_quality": 101}, "jpeg_quality in 0..100"),
+    ({"augment_ops": ("flip", "rotate")}, "Expected perturbations from"),
+    ({"augment_p": 1.5}, "augment_p .a probability. in 0..1"),
+    ({"max_per_class": 0}, "max_per_class of at least 1"),
+])
+def test_unusable_option_is_a_value_error_naming_it(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainOptions(**change)
+
+
+def test_options_are_frozen_and_sequences_become_tuples():
+    options = TrainOptions(split=[0.8, 0.1, 0.1], augment_ops=["flip"], augment=True)
+    assert options.split == (0.8, 0.1, 0.1) and options.augmentation().names == ("flip",)
+    assert TrainOptions().augmentation() is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.epochs = 1
+
+
+def test_cli_unusable_option_is_one_error_line_and_exit_2(synthetic_data, tmp_path, capsys):
+    assert main(["train", str(synthetic_data), "--out", str(tmp_path / "run"), "--epochs", "0"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["ERROR: Expected epochs of at least 1, got 0."]
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_data_without_a_class_folder_is_one_error_line_and_exit_2(tmp_path, capsys):
     pytest.importorskip("tensorflow")
-    run = tmp_path_factory.mktemp("run")
-    code = main(["train", str(synthetic_data), "--out", str(run), "--arch", "dct_cnn",
-                 "--size", str(SIZE), "--jpeg-quality", "0", "--epochs", "25", "--patience", "6"])
-    assert code == 0
-    return run
+    (tmp_path / "data" / "real").mkdir(parents=True)
+    (tmp_path / "data" / "real" / "a.png").write_bytes(b"x")
+    assert main(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    fake = tmp_path / "data" / "fake"
+    assert err == [f"ERROR: Expected a folder {fake} (the data root needs real/ and fake/)."]
 
+
+def test_cli_architecture_names_match_the_models_module():
+    from deepfake_dct.training.models import ARCHITECTURES, ENSEMBLES
+    from deepfake_dct.training.options import ARCHITECTURE_NAMES
+
+    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES) | set(ENSEMBLES)
+
+
+# --- the split ---------------------------------------------------------------------------------------
 
 def test_split_is_seeded_stratified_and_disjoint(synthetic_data):
     a, b = make_split(synthetic_data, seed=3), make_split(synthetic_data, seed=3)
@@ -62,79 +125,60 @@ def test_split_missing_or_empty_class_folder_is_a_clear_error(tmp_path):
         make_split(tmp_path)
 
 
-def test_train_writes_run_files_and_report(trained_run):
+# --- training ----------------------------------------------------------------------------------------
+
+def test_train_writes_run_files_and_report(trained_run, synthetic_data, synthetic_size):
     report = json.loads((trained_run / "report.json").read_text())
     for name in ("model.keras", "spec.json", "normalisation.npz", "split.json"):
         assert (trained_run / name).exists()
+    expected = TrainOptions(size=synthetic_size, jpeg_quality=0, epochs=25, patience=6)
+    assert report["arguments"] == recorded_arguments(synthetic_data, trained_run, expected)
     assert report["skipped"]["count"] == 1 and "corrupt.png" in next(iter(report["skipped"]["files"]))
     assert report["test"]["n"] == len(Split.load(trained_run / "split.json").files["test"]) - (
         "real/corrupt.png" in Split.load(trained_run / "split.json").files["test"])
     assert report["test"]["accuracy"] >= 0.9
 
 
-def test_export_int8_and_float_then_runtime_scores_held_out_at_least_90_percent(trained_run, capsys):
-    out = trained_run / "export"
-    assert main(["export", str(trained_run), "--out", str(out), "--variants", "float32", "int8"]) == 0
-    report = json.loads((out / "export_report.json").read_text())
-    assert report["variants"]["int8"]["passed"] and report["variants"]["int8"]["accuracy_difference_pp"] <= 0.5
-    split = Split.load(trained_run / "split.json")
-    for variant in ("float32", "int8"):
-        with Detector.from_file(out / f"model_{variant}.tflite") as detector:
-            correct = [
-                (detector.detect(path).label == ("real", "fake")[label])
-                for path, label in zip(split.paths("test"), split.labels["test"])
-                if path.name != "corrupt.png"
-            ]
-        assert np.mean(correct) >= 0.9, variant
-
-
-def test_training_pipeline_and_runtime_build_identical_inputs(trained_run, synthetic_data):
-    """No train/serve skew: the tf.data pipeline, load_example and Detector.preprocess agree exactly."""
+def test_training_pipeline_and_runtime_build_identical_inputs(trained_run, synthetic_data, tmp_path):
+    """No train/serve skew: the tf.data pipeline, load_example and the runtime's inputs
+    (Detector.analyse) agree exactly."""
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
     from deepfake_dct.training.pipeline import make_dataset
     from deepfake_dct.training.rundir import load_spec
 
     spec = load_spec(trained_run)
+    export(trained_run, tmp_path, ExportOptions(variants=("float32",)))
     paths = sorted((synthetic_data / "fake").iterdir())[:4]
     batch_inputs, _, weights = next(iter(make_dataset(paths, [1] * 4, spec, batch_size=4)))
     assert np.asarray(weights).tolist() == [1.0] * 4
-    with Detector.from_file(trained_run / "export" / "model_float32.tflite") as detector:
+    with Detector.from_file(tmp_path / "model_float32.tflite") as detector:
         for i, path in enumerate(paths):
-            runtime = detector.preprocess(path)["log_dct"]
+            runtime = detector.analyse(path).inputs["log_dct"][0]
             np.testing.assert_array_equal(runtime, load_example(path, spec)["log_dct"])
             np.testing.assert_array_equal(runtime, np.asarray(batch_inputs["log_dct"][i]))
 
 
-def test_export_refuses_variant_over_accuracy_limit(trained_run, capsys):
-    out = trained_run / "strict"
-    code = main(["export", str(trained_run), "--out", str(out), "--variants", "int8",
-                 "--max-accuracy-drop", "-1"])
-    assert code == 1
-    assert not (out / "model_int8.tflite").exists()
-    assert "FAILED" in capsys.readouterr().out
-
-
-def test_ensemble_trains_exports_and_runs_with_two_named_inputs(synthetic_data, tmp_path):
+def test_ensemble_trains_exports_and_runs_with_two_named_inputs(synthetic_data, synthetic_size, tmp_path):
     pytest.importorskip("tensorflow")
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
+    from deepfake_dct.training.train import train
+
     run = tmp_path / "ensemble"
-    assert main(["train", str(synthetic_data), "--out", str(run), "--arch", "dct_pixel_ensemble",
-                 "--size", str(SIZE), "--jpeg-quality", "0", "--epochs", "3", "--patience", "2",
-                 "--augment", "--augment-ops", "flip"]) == 0
-    report = json.loads((run / "report.json").read_text())
+    options = TrainOptions(arch="dct_pixel_ensemble", size=synthetic_size, jpeg_quality=0, epochs=3,
+                           patience=2, augment=True, augment_ops=("flip",))
+    report = train(synthetic_data, run, options)
+    assert report == json.loads((run / "report.json").read_text())
     assert set(report["members"]) == {"dct_cnn", "pixel_net"} and report["representation"] == "log_dct+pixels"
-    assert main(["export", str(run), "--variants", "float32", "int8", "--max-accuracy-drop", "100"]) == 0
+    exported = export(run, None, ExportOptions(variants=("float32", "int8"), max_accuracy_drop=100))
+    assert all(v["passed"] for v in exported["variants"].values())
     for variant in ("float32", "int8"):
         with Detector.from_file(run / "export" / f"model_{variant}.tflite") as detector:
             assert detector.spec.input_names == ("log_dct", "pixels")
             image = next((synthetic_data / "fake").iterdir())
-            assert set(detector.preprocess(image)) == {"log_dct", "pixels"}
+            assert set(detector.analyse(image).inputs) == {"log_dct", "pixels"}
             assert 0.0 <= detector.detect(image).p_fake <= 1.0
-
-
-def test_cli_architecture_names_match_the_models_module():
-    from deepfake_dct.training.models import ARCHITECTURES, ENSEMBLES
-    from deepfake_dct.training.options import ARCHITECTURE_NAMES
-
-    assert set(ARCHITECTURE_NAMES) == set(ARCHITECTURES) | set(ENSEMBLES)
 
 
 def test_predict_feeds_each_model_only_its_named_inputs():
