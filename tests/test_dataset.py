@@ -1,0 +1,283 @@
+"""The dataset builder (deepfake_dct.training.dataset) on a tiny git repository made here, and the
+committed manifest's form. Fast: a few small images, git and the standard library."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from deepfake_dct.training import dataset
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+SOURCE = "someone/tiny-images"
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
+
+# Held out as unseen: these generators may appear in test only.
+HELD_OUT = {"stylegan3", "stable-diffusion", "cyclegan", "cyclegan-input", "lfw"}
+# The project's independent evaluation sets (shared/DATA-SOURCES.md): never in the manifest.
+RESERVED = {
+    "bhunakit/headshotclassification",
+    "zoya2244/ai-lab-final-project-fall25",
+    "zhuoxuanzhangharry/agegan-faceevolution",
+    "djbielejeski/stable-diffusion-regularization-images-man_unsplash",
+    "ml72/ai-image-classifier-playground",
+    "emanuelebeozzo/stylegan3-perceptual-test",
+    "kooyunmo/gan-detector",
+    "roeishc/real-or-fake-face-image-classification",
+    "hmdghoul/generated-faces",
+}
+
+
+def _image(fmt: str, seed: int) -> bytes:
+    im = Image.new("RGB", (16, 12), (seed * 40 % 256, 90, 200 - seed * 30))
+    im.putpixel((seed, seed), (255, 255, 255))
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return buf.getvalue()
+
+
+# path in the repo -> (label, generator, split); two share a basename, one has a space, one is not ASCII
+FILES = {
+    "real/a.png": ("real", "photo", "train"),
+    "fake/b.jpg": ("fake", "stylegan2", "train"),
+    "more/deep/a.png": ("real", "photo", "train"),
+    "fake/ñame with space.jpg": ("fake", "stylegan2", "test"),
+}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> dict:
+    """A repository at mirrors/someone+tiny-images/repo (with a work tree, .git inside, as fetch
+    leaves some), its commit, and each file's bytes."""
+    root = tmp_path_factory.mktemp("mirrors")
+    work = root / "someone+tiny-images" / "repo"
+    work.mkdir(parents=True)
+    contents = {}
+    for i, path in enumerate(FILES):
+        data = _image("PNG" if path.endswith(".png") else "JPEG", i)
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_bytes(data)
+        contents[path] = data
+    subprocess.run([*GIT, "init", "-q", str(work)], check=True)
+    subprocess.run([*GIT, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(work), "commit", "-q", "-m", "images"], check=True)
+    commit = subprocess.run([*GIT, "-C", str(work), "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    return {"mirrors": root, "work": work, "commit": commit, "contents": contents}
+
+
+def _rows(repo: dict) -> list[dict]:
+    rows = []
+    for path, (label, generator, split) in FILES.items():
+        data = repo["contents"][path]
+        rows.append(
+            {
+                "source": SOURCE,
+                "commit": repo["commit"],
+                "path": path,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "licence": "test images",
+                "label": label,
+                "generator": generator,
+                "kind": "scene",
+                "split": split,
+            }
+        )
+    return rows
+
+
+def _manifest(tmp_path: Path, rows: list[dict]) -> Path:
+    path = tmp_path / "manifest.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=dataset.COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_each_file_unchanged_into_its_folder(repo, tmp_path):
+    out = tmp_path / "out"
+    report = dataset.build_dataset(_manifest(tmp_path, _rows(repo)), repo["mirrors"], out)
+    c = repo["contents"]
+    slug = "someone-tiny-images"
+    assert _tree(out) == {
+        # a.png twice in the same folder: both take their whole path
+        f"train/real/photo/{slug}__real__a.png": c["real/a.png"],
+        f"train/real/photo/{slug}__more__deep__a.png": c["more/deep/a.png"],
+        f"train/fake/stylegan2/{slug}__b.jpg": c["fake/b.jpg"],
+        f"test/fake/stylegan2/{slug}__ñame with space.jpg": c["fake/ñame with space.jpg"],
+        "manifest_used.csv": (out / "manifest_used.csv").read_bytes(),
+    }
+    assert (report.rows, report.written, report.already_present, report.rewritten) == (4, 4, 0, 0)
+    assert report.bytes_total == sum(len(v) for v in c.values())
+    assert report.count(split="train") == 3 and report.count(label="fake") == 2 and report.count("test", "fake", "stylegan2") == 1
+    used = list(csv.DictReader(open(out / "manifest_used.csv", encoding="utf-8")))
+    assert [u["path"] for u in used] == list(FILES)
+    assert all((out / u["file"]).read_bytes() == c[u["path"]] for u in used)
+    assert "4 files" in report.summary()
+
+
+def test_second_run_rewrites_nothing_and_a_wrong_file_is_replaced(repo, tmp_path):
+    manifest, out = _manifest(tmp_path, _rows(repo)), tmp_path / "out"
+    dataset.build_dataset(manifest, repo["mirrors"], out)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.*g")}
+    again = dataset.build_dataset(manifest, repo["mirrors"], out)
+    assert (again.written, again.already_present) == (0, 4)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.*g")} == stamps
+
+    victim = out / "train/fake/stylegan2/someone-tiny-images__b.jpg"
+    victim.write_bytes(b"not the image")
+    third = dataset.build_dataset(manifest, repo["mirrors"], out)
+    assert (third.written, third.rewritten, third.already_present) == (1, 1, 3)
+    assert victim.read_bytes() == repo["contents"]["fake/b.jpg"]
+
+
+def test_files_already_in_place_need_no_mirror(repo, tmp_path):
+    manifest, out = _manifest(tmp_path, _rows(repo)), tmp_path / "out"
+    dataset.build_dataset(manifest, repo["mirrors"], out)
+    report = dataset.build_dataset(manifest, tmp_path / "no-mirrors-here", out)
+    assert (report.written, report.already_present) == (0, 4)
+
+
+def _one_problem(manifest: Path, mirrors: Path, out: Path) -> str:
+    with pytest.raises(dataset.DatasetBuildError) as info:
+        dataset.build_dataset(manifest, mirrors, out)
+    assert len(info.value.problems) == 1, info.value.problems
+    assert info.value.problems[0] in str(info.value)
+    assert not (out / "manifest_used.csv").exists()
+    return info.value.problems[0]
+
+
+def test_a_wrong_sha256_is_one_clear_error_and_the_rest_is_written(repo, tmp_path):
+    rows = _rows(repo)
+    rows[1]["sha256"] = "0" * 64
+    out = tmp_path / "out"
+    problem = _one_problem(_manifest(tmp_path, rows), repo["mirrors"], out)
+    assert "sha256 mismatch" in problem and "fake/b.jpg" in problem and SOURCE in problem
+    assert len(list(out.rglob("*.*g"))) == 3 and not list(out.rglob("*b.jpg"))
+
+
+def test_a_path_not_at_the_commit_is_one_clear_error(repo, tmp_path):
+    rows = _rows(repo)
+    rows[0]["path"] = "real/gone.png"
+    problem = _one_problem(_manifest(tmp_path, rows), repo["mirrors"], tmp_path / "out")
+    assert "not at the commit" in problem and "real/gone.png" in problem and repo["commit"][:12] in problem
+
+
+def test_a_commit_the_mirror_lacks_is_one_clear_error(repo, tmp_path):
+    rows = _rows(repo)[:2]
+    for r in rows:
+        r["commit"] = "1234567890" * 4
+    problem = _one_problem(_manifest(tmp_path, rows), repo["mirrors"], tmp_path / "out")
+    assert "1234567890" * 4 in problem and "2 file(s)" in problem
+
+
+def test_a_missing_mirror_is_one_clear_error(repo, tmp_path):
+    rows = _rows(repo)
+    rows[2]["source"] = "nobody/absent-repo"
+    problem = _one_problem(_manifest(tmp_path, rows), repo["mirrors"], tmp_path / "out")
+    assert "nobody/absent-repo" in problem and "nobody+absent-repo" in problem
+
+
+def test_many_problems_are_all_collected_and_the_message_names_the_first_twenty(repo, tmp_path):
+    rows = []
+    for i in range(25):
+        r = dict(_rows(repo)[0], path=f"nothing/{i:02d}.png", sha256=f"{i:064x}")
+        rows.append(r)
+    with pytest.raises(dataset.DatasetBuildError) as info:
+        dataset.build_dataset(_manifest(tmp_path, rows), repo["mirrors"], tmp_path / "out")
+    assert len(info.value.problems) == 25
+    message = str(info.value)
+    assert "nothing/19.png" in message and "nothing/20.png" not in message and "and 5 more" in message
+
+
+def test_bad_manifest_rows_are_reported(repo, tmp_path):
+    rows = _rows(repo)
+    rows[0]["label"] = "maybe"
+    rows[2]["sha256"] = rows[1]["sha256"]
+    rows[3]["path"] = "../escape.jpg"
+    with pytest.raises(dataset.DatasetBuildError) as info:
+        dataset.build_dataset(_manifest(tmp_path, rows), repo["mirrors"], tmp_path / "out")
+    text = str(info.value)
+    assert len(info.value.problems) == 3 and "'maybe'" in text and "listed already" in text and "../escape.jpg" in text
+    assert not (tmp_path / "escape.jpg").exists()
+
+
+def test_bare_mirrors_and_plain_clones_are_found(repo, tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([*GIT, "clone", "-q", "--bare", str(repo["work"]), str(bare / "someone+tiny-images" / "repo")], check=True)
+    clone = tmp_path / "clones"
+    subprocess.run([*GIT, "clone", "-q", str(repo["work"]), str(clone / "someone" / "tiny-images")], check=True)
+    manifest = _manifest(tmp_path, _rows(repo))
+    for mirrors in (bare, clone):
+        assert dataset.build_dataset(manifest, mirrors, tmp_path / mirrors.name).written == 4
+
+
+def test_main_exits_0_when_complete_and_2_on_any_problem(repo, tmp_path, capsys):
+    manifest, out = _manifest(tmp_path, _rows(repo)), tmp_path / "out"
+    assert dataset.main(["build", "--manifest", str(manifest), "--mirrors", str(repo["mirrors"]), "--out", str(out), "--quiet"]) == 0
+    assert "4 files" in capsys.readouterr().out
+    missing = tmp_path / "nothing"
+    assert dataset.main(["build", "--manifest", str(manifest), "--mirrors", str(missing), "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "no mirror of someone/tiny-images" in err
+    assert dataset.main(["build", "--manifest", str(tmp_path / "absent.csv"), "--mirrors", str(missing), "--out", str(out)]) == 2
+
+
+def test_help_shows_the_default_manifest(capsys):
+    with pytest.raises(SystemExit) as info:
+        dataset.main(["build", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "native_v1.csv" in text and "--mirrors" in text and "--out" in text
+
+
+# ---- the committed manifest ----
+
+
+@pytest.fixture(scope="module")
+def committed() -> list[dict]:
+    path = dataset.default_manifest()
+    assert path.is_file(), path
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == dataset.COLUMNS
+        return list(reader)
+
+
+def test_committed_manifest_is_well_formed(committed):
+    rows, problems = dataset.read_manifest(dataset.default_manifest())
+    assert problems == [] and len(rows) == len(committed) > 1000
+    for r in committed:
+        assert re.fullmatch(r"[0-9a-f]{40}", r["commit"]), r
+        assert re.fullmatch(r"[0-9a-f]{64}", r["sha256"]), r
+        assert r["label"] in ("real", "fake") and r["split"] in ("train", "val", "test"), r
+        assert int(r["bytes"]) > 0 and r["licence"] and r["kind"] in ("face", "scene"), r
+    assert len({r["sha256"] for r in committed}) == len(committed)
+    assert len({(r["source"], r["commit"], r["path"]) for r in committed}) == len(committed)
+    assert len(set(dataset.destinations(rows).values())) == len(rows)
+
+
+def test_committed_manifest_holds_no_reserved_source(committed):
+    assert not {r["source"].lower() for r in committed} & RESERVED
+
+
+def test_held_out_generators_appear_only_in_test(committed):
+    seen = {r["generator"] for r in committed}
+    assert HELD_OUT <= seen
+    assert {r["split"] for r in committed if r["generator"] in HELD_OUT} == {"test"}
+    for split in ("train", "val", "test"):
+        assert {r["label"] for r in committed if r["split"] == split and r["generator"] not in HELD_OUT} == {"real", "fake"}

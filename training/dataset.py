@@ -1,0 +1,455 @@
+"""Assemble the native-resolution image dataset from local git mirrors, as a manifest lists it.
+
+The manifest (default: the committed ``manifests/native_v1.csv`` next to this module) names every
+image by public repository, commit and path, with its sha256 and its split, label and generator.
+No image is copied into this repository: this builder reads each file out of a local copy of its
+repository with ``git cat-file --batch`` (one process per source), checks its sha256, and writes it
+unchanged to::
+
+    OUT/<split>/<label>/<generator>/<source-slug>__<basename>
+
+``<source-slug>`` is the ``owner/name`` lowercased with every run of other characters made ``-``
+(``xrv0/whichfaceisreal`` -> ``xrv0-whichfaceisreal``). When two rows would land on the same name
+(compared case-insensitively), both use their whole path instead of the basename, ``/`` made
+``__`` (``jbhuang0604-selfexsr__data__Set5__image_SRF_2__img_001_SRF_2_HR.png``); should that
+still clash (one path at two commits), the first 8 hex digits of the sha256 go before the extension.
+
+A mirror folder holds one git directory per source, found by trying, in order:
+``MIRRORS/owner+name`` (what the fetch tool makes: the git dir is ``repo/``, ``repo/.git`` or any
+other git dir one level down), ``MIRRORS/owner/name`` (a normal clone, ``.git`` inside, or bare)
+and ``MIRRORS/owner+name.git`` / ``MIRRORS/owner/name.git`` (bare).
+
+Re-runnable: a file already in place with the right sha256 is left alone (its mirror is not even
+needed); a wrong one is rewritten. Every problem (a source without a mirror, a commit or path the
+mirror lacks, a sha256 or size that does not match, a malformed row) is collected, and the build
+ends with one :class:`DatasetBuildError` naming them; the good files are still written. On
+success ``OUT/manifest_used.csv`` lists the rows in the dataset with the file each became.
+
+Standard library only (no numpy, no TensorFlow, no Pillow): ``python -m deepfake_dct.training.dataset
+build --mirrors DIR --out DIR`` or, from the umbrella command, ``deepfake-dct dataset build``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterable, Sequence
+
+COLUMNS = ("source", "commit", "path", "sha256", "bytes", "licence", "label", "generator", "kind", "split")
+LABELS = ("real", "fake")
+SPLITS = ("train", "val", "test")
+USED_NAME = "manifest_used.csv"
+MAX_LISTED = 20  # problems named in the error message; the rest are counted
+
+_HEX40 = re.compile(r"[0-9a-f]{40}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # label, generator, kind, split: they become folder names
+
+
+def default_manifest() -> Path:
+    """The committed manifest shipped with this package (``manifests/native_v1.csv``)."""
+    try:
+        from importlib.resources import files
+
+        candidate = Path(str(files(__package__ or "deepfake_dct.training") / "manifests" / "native_v1.csv"))
+        if candidate.is_file():
+            return candidate
+    except Exception:  # not importable as a package (run as a loose file): fall back to the folder
+        pass
+    return Path(__file__).resolve().parent / "manifests" / "native_v1.csv"
+
+
+class DatasetBuildError(RuntimeError):
+    """Everything that kept the build from being complete, collected; ``problems`` lists them all."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = tuple(problems)
+        shown = "\n".join(f"  - {p}" for p in self.problems[:MAX_LISTED])
+        more = len(self.problems) - MAX_LISTED
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"{len(self.problems)} problem(s) building the dataset:\n{shown}{tail}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One manifest row: an image file at a commit of a public repository."""
+
+    source: str
+    commit: str
+    path: str
+    sha256: str
+    bytes: int
+    licence: str
+    label: str
+    generator: str
+    kind: str
+    split: str
+
+    @property
+    def slug(self) -> str:
+        return source_slug(self.source)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}@{self.commit[:12]}:{self.path}"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. ``counts`` is ((split, label, generator), files) for every row in the dataset."""
+
+    out: Path
+    rows: int
+    written: int
+    rewritten: int
+    already_present: int
+    bytes_total: int
+    bytes_written: int
+    seconds: float
+    counts: tuple[tuple[tuple[str, str, str], int], ...]
+
+    def count(self, split: str | None = None, label: str | None = None, generator: str | None = None) -> int:
+        """Files matching whichever of split, label and generator are given."""
+        return sum(
+            n
+            for (s, lab, g), n in self.counts
+            if (split is None or s == split) and (label is None or lab == label) and (generator is None or g == generator)
+        )
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.rows} files in {self.out} ({self.bytes_total / 2**20:.1f} MiB): "
+            f"{self.written} written ({self.rewritten} of them replaced a wrong file), "
+            f"{self.already_present} already present; {self.seconds:.1f} s",
+            f"{'split':<6} {'label':<5} {'generator':<17} {'files':>6}",
+        ]
+        lines += [f"{s:<6} {lab:<5} {g:<17} {n:>6}" for (s, lab, g), n in self.counts]
+        return "\n".join(lines)
+
+
+def source_slug(source: str) -> str:
+    """``owner/name`` as a file-name prefix: lowercased, every run of other characters ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")
+
+
+def read_manifest(manifest: Path) -> tuple[list[Row], list[str]]:
+    """The manifest's rows and the problems found in it (bad columns, values, duplicates)."""
+    problems: list[str] = []
+    rows: list[Row] = []
+    try:
+        handle = open(manifest, newline="", encoding="utf-8")
+    except OSError as e:
+        return [], [f"manifest {manifest} cannot be read: {e.strerror or e}"]
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            return [], [f"manifest {manifest} lacks column(s) {', '.join(missing)}"]
+        seen_sha: dict[str, str] = {}
+        for n, raw in enumerate(reader, start=2):
+            where = f"manifest line {n}"
+            values = {c: (raw.get(c) or "").strip() for c in COLUMNS}
+            bad = []
+            if not _SOURCE.fullmatch(values["source"]):
+                bad.append(f"source {values['source']!r} is not owner/name")
+            if not _HEX40.fullmatch(values["commit"]):
+                bad.append(f"commit {values['commit']!r} is not 40 lowercase hex")
+            path = values["path"]
+            if not path or path.startswith("/") or "\\" in path or "\n" in path or any(p in ("", ".", "..") for p in path.split("/")):
+                bad.append(f"path {path!r} is not a plain relative path")
+            if not _HEX64.fullmatch(values["sha256"]):
+                bad.append(f"sha256 {values['sha256']!r} is not 64 lowercase hex")
+            if not values["bytes"].isdigit():
+                bad.append(f"bytes {values['bytes']!r} is not a whole number")
+            if values["label"] not in LABELS:
+                bad.append(f"label {values['label']!r} is not one of {'/'.join(LABELS)}")
+            if values["split"] not in SPLITS:
+                bad.append(f"split {values['split']!r} is not one of {'/'.join(SPLITS)}")
+            for col in ("generator", "kind"):
+                if not _NAME.fullmatch(values[col]):
+                    bad.append(f"{col} {values[col]!r} is not a lowercase name")
+            if bad:
+                problems.append(f"{where}: " + "; ".join(bad))
+                continue
+            row = Row(**{**values, "bytes": int(values["bytes"])})
+            if row.sha256 in seen_sha:
+                problems.append(f"{where}: sha256 {row.sha256[:16]}... of {row.where} is listed already ({seen_sha[row.sha256]})")
+                continue
+            seen_sha[row.sha256] = row.where
+            rows.append(row)
+    return rows, problems
+
+
+def destinations(rows: Iterable[Row]) -> dict[Row, str]:
+    """Each row's file under OUT, relative, '/'-separated (see the module's docstring for the rule)."""
+    rows = list(rows)
+
+    def folder(r: Row) -> str:
+        return f"{r.split}/{r.label}/{r.generator}"
+
+    def unique(names: dict[Row, str], fallback) -> dict[Row, str]:
+        clashes = Counter(name.lower() for name in names.values())
+        return {r: (name if clashes[name.lower()] == 1 else fallback(r)) for r, name in names.items()}
+
+    def with_sha(r: Row) -> str:  # the same path at two commits: tell them apart by content
+        stem, dot, ext = r.path.replace("/", "__").rpartition(".")
+        return f"{folder(r)}/{r.slug}__{stem}__{r.sha256[:8]}.{ext}" if dot else f"{folder(r)}/{r.slug}__{ext}__{r.sha256[:8]}"
+
+    short = {r: f"{folder(r)}/{r.slug}__{r.path.rsplit('/', 1)[-1]}" for r in rows}
+    full = unique(short, lambda r: f"{folder(r)}/{r.slug}__{r.path.replace('/', '__')}")
+    return unique(full, with_sha)
+
+
+def _is_git_dir(p: Path) -> bool:
+    return p.is_dir() and (p / "HEAD").is_file() and (p / "objects").is_dir()
+
+
+def find_git_dir(mirrors: Path, source: str) -> Path | None:
+    """The git directory holding ``source`` (owner/name) under ``mirrors``, or None."""
+    owner, name = source.split("/", 1)
+    for base in (mirrors / f"{owner}+{name}", mirrors / owner / name, mirrors / f"{owner}+{name}.git", mirrors / owner / f"{name}.git"):
+        if not base.is_dir():
+            continue
+        for candidate in (base / ".git", base, base / "repo" / ".git", base / "repo"):
+            if _is_git_dir(candidate):
+                return candidate
+        for child in sorted(base.iterdir()):
+            for candidate in (child / ".git", child):
+                if _is_git_dir(candidate):
+                    return candidate
+    return None
+
+
+class _Blobs:
+    """One ``git cat-file --batch`` process: ask for an object by name, get its type and bytes."""
+
+    def __init__(self, git_dir: Path):
+        self._proc = subprocess.Popen(
+            ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def get(self, name: str) -> tuple[str, bytes] | None:
+        """(type, content) of the object ``name`` (e.g. ``commit:path``), or None when absent."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(name.encode("utf-8") + b"\n")
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline()
+        if not header:
+            raise RuntimeError("git cat-file stopped answering")
+        parts = header.split()
+        if len(parts) != 3:  # "<name> missing" or "<name> ambiguous"
+            return None
+        size = int(parts[2])
+        data = _read_exactly(self._proc.stdout, size)
+        self._proc.stdout.read(1)  # the newline after the content
+        return parts[1].decode(), data
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+        self._proc.wait()
+
+    def __enter__(self) -> "_Blobs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise RuntimeError("git cat-file ended in the middle of an object")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _sha256_file(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def build_dataset(manifest: Path, mirrors: Path, out: Path, *, progress: IO[str] | None = None) -> BuildReport:
+    """Write every manifest row's file under ``out`` from the git mirrors under ``mirrors``.
+
+    Raises :class:`DatasetBuildError` naming every problem once all the rows were tried."""
+    started = time.monotonic()
+    manifest, mirrors, out = Path(manifest), Path(mirrors), Path(out)
+    rows, problems = read_manifest(manifest)
+    dest = destinations(rows)
+    (out / USED_NAME).unlink(missing_ok=True)  # only a complete build leaves one
+
+    todo: dict[str, list[Row]] = defaultdict(list)
+    rewrite: set[Row] = set()
+    present = 0
+    for r in rows:
+        target = out / dest[r]
+        if target.is_file():
+            if target.stat().st_size == r.bytes and _sha256_file(target) == r.sha256:
+                present += 1
+                continue
+            rewrite.add(r)
+        todo[r.source].append(r)
+
+    written = rewritten = bytes_written = 0
+    failed: set[Row] = set()
+    for source in sorted(todo):
+        wanted = todo[source]
+        git_dir = find_git_dir(mirrors, source)
+        if git_dir is None:
+            owner, name = source.split("/", 1)
+            problems.append(
+                f"no mirror of {source} under {mirrors} (looked for {owner}+{name}/ and {owner}/{name}/): "
+                f"{len(wanted)} file(s) not written"
+            )
+            failed.update(wanted)
+            continue
+        if progress:
+            print(f"{source}: {len(wanted)} file(s) from {git_dir}", file=progress, flush=True)
+        try:
+            blobs = _Blobs(git_dir)
+        except OSError as e:
+            problems.append(f"cannot run git for {source}: {e}")
+            failed.update(wanted)
+            continue
+        with blobs:
+            commits: dict[str, bool] = {}
+            for r in wanted:
+                if r.commit not in commits:
+                    got = blobs.get(r.commit)
+                    commits[r.commit] = got is not None and got[0] == "commit"
+                    if not commits[r.commit]:
+                        n = sum(1 for x in wanted if x.commit == r.commit)
+                        problems.append(f"commit {r.commit} is not in the mirror of {source} ({git_dir}): {n} file(s) not written")
+                if not commits[r.commit]:
+                    failed.add(r)
+                    continue
+                got = blobs.get(f"{r.commit}:{r.path}")
+                if got is None or got[0] != "blob":
+                    problems.append(f"path not at the commit: {r.where}")
+                    failed.add(r)
+                    continue
+                data = got[1]
+                sha = hashlib.sha256(data).hexdigest()
+                if sha != r.sha256 or len(data) != r.bytes:
+                    problems.append(
+                        f"sha256 mismatch: {r.where} has sha256 {sha[:16]}... ({len(data)} bytes), "
+                        f"the manifest says {r.sha256[:16]}... ({r.bytes} bytes)"
+                    )
+                    failed.add(r)
+                    continue
+                try:
+                    _write_atomically(out / dest[r], data)
+                except OSError as e:
+                    problems.append(f"cannot write {out / dest[r]}: {e.strerror or e}")
+                    failed.add(r)
+                    continue
+                written += 1
+                rewritten += r in rewrite
+                bytes_written += len(data)
+
+    if problems:
+        raise DatasetBuildError(problems)
+
+    ok = [r for r in rows if r not in failed]
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{USED_NAME}.part"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow((*COLUMNS, "file"))
+        for r in ok:
+            w.writerow((*(getattr(r, c) for c in COLUMNS), dest[r]))
+    os.replace(tmp, out / USED_NAME)
+
+    counts = Counter((r.split, r.label, r.generator) for r in ok)
+    order = {s: i for i, s in enumerate(SPLITS)}
+    return BuildReport(
+        out=out,
+        rows=len(ok),
+        written=written,
+        rewritten=rewritten,
+        already_present=present,
+        bytes_total=sum(r.bytes for r in ok),
+        bytes_written=bytes_written,
+        seconds=time.monotonic() - started,
+        counts=tuple(sorted(counts.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2]))),
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepfake-dct dataset",
+        description="Assemble image datasets listed by a manifest from local git mirrors of their sources.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build = sub.add_parser(
+        "build",
+        help="write the manifest's images under OUT/<split>/<label>/<generator>/",
+        description=(
+            "Read every file the manifest lists from its source's git mirror (git cat-file at the "
+            "listed commit), check its sha256 and write it unchanged to "
+            "OUT/<split>/<label>/<generator>/<source-slug>__<basename>. Files already in place with "
+            "the right sha256 are kept. Exit status 0 when complete, 2 when anything is missing or "
+            "does not match (all problems are listed)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    build.add_argument("--manifest", type=Path, default=default_manifest(), help="manifest CSV")
+    build.add_argument(
+        "--mirrors",
+        type=Path,
+        required=True,
+        default=argparse.SUPPRESS,
+        help="folder with one git dir per source: owner+name/ (as the fetch tool lays them out) or owner/name/ (a clone)",
+    )
+    build.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder to write (created if absent)")
+    build.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``deepfake-dct dataset build ...``: returns 0 when the dataset is complete, 2 otherwise."""
+    args = _parser().parse_args(argv)
+    try:
+        report = build_dataset(args.manifest, args.mirrors, args.out, progress=None if args.quiet else sys.stderr)
+    except DatasetBuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
