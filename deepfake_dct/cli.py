@@ -91,8 +91,15 @@ def _run_analyze(argv: Sequence[str]) -> int:
     return analyze_main(list(argv))
 
 
+def _run_dataset(argv: Sequence[str]) -> int:
+    from deepfake_dct.training.dataset import main as dataset_main
+
+    return dataset_main(list(argv))
+
+
 #: Subcommands that own their whole argument list (their --help is their own).
 DELEGATED = {
+    "dataset": _run_dataset,
     "app": _run_streamlit_app,
     "webcam": _run_webcam,
     "evaluate": _run_evaluate,
@@ -126,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("webcam", help="classify camera or video frames (see: deepfake-dct webcam --help)")
     sub.add_parser("evaluate", help="score a model, robustness matrix, paper comparison (see --help)")
     sub.add_parser("analyze", help="spectra, upsampling artifacts, architecture (see --help)")
+    sub.add_parser("dataset", help="assemble a training folder from public sources (see --help)")
     return parser
 
 

@@ -20,12 +20,12 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-from deepfake_dct.detector.detector import Detector
+from deepfake_dct.detector.detector import Detector, aggregate_crops
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
 from deepfake_dct.export.options import VARIANTS, ExportOptions, options_from_args
 from deepfake_dct.training import metrics, rundir
-from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, load_example
+from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, image_inputs
 
 
 def convert(model, variant: str, representative: Callable[[], Iterator[list]] | None = None) -> bytes:
@@ -77,20 +77,30 @@ def _text(name) -> str:
 
 
 def held_out_examples(split: Split, spec: ModelSpec, name: str = "test"):
-    """(inputs by name, stacked; labels) for one split, built as the runtime builds them."""
+    """(each image's inputs by name, (N, H, W, 3) for its N crops; labels) for one split, built as
+    the runtime builds them."""
     examples, labels = [], []
     for path, label in zip(split.paths(name), split.labels[name]):
         try:
-            examples.append(load_example(path, spec))
+            examples.append(image_inputs(path, spec))
         except ImageError:
             continue
         labels.append(label)
-    stacked = {n: np.stack([e[n] for e in examples]) for n in spec.input_names}
-    return stacked, np.asarray(labels, dtype=int)
+    return examples, np.asarray(labels, dtype=int)
+
+
+def score_keras(model, examples: list[dict[str, np.ndarray]], spec: ModelSpec) -> np.ndarray:
+    """p_fake per image from the Keras model: every crop in one predict, aggregated per image as
+    the runtime aggregates them."""
+    stacked = {n: np.concatenate([e[n] for e in examples]) for n in spec.input_names}
+    crops = np.asarray(model.predict(stacked, verbose=0)).reshape(-1)
+    counts = np.cumsum([len(e[spec.input_names[0]]) for e in examples])[:-1]
+    return np.array([aggregate_crops(c) for c in np.split(crops, counts)])
 
 
 def representative_dataset(split: Split, spec: ModelSpec, model, count: int, seed: int = 0):
-    """A generator over ``count`` training images, inputs in the Keras model's input order."""
+    """A generator over the crops of ``count`` training images (one per call), inputs in the Keras
+    model's input order."""
     rng = np.random.default_rng(seed)
     paths = split.paths("train")
     chosen = [paths[i] for i in rng.permutation(len(paths))[:count]]
@@ -99,10 +109,11 @@ def representative_dataset(split: Split, spec: ModelSpec, model, count: int, see
     def generate():
         for path in chosen:
             try:
-                inputs = load_example(path, spec)
+                inputs = image_inputs(path, spec)
             except ImageError:
                 continue
-            yield [inputs[_input_key(name, spec)][None] for name in order]
+            for i in range(len(inputs[spec.input_names[0]])):
+                yield [inputs[_input_key(name, spec)][i : i + 1] for name in order]
 
     return generate
 
@@ -114,11 +125,10 @@ def _input_key(keras_input_name: str, spec: ModelSpec) -> str:
     raise ValueError(f"Expected Keras input names containing {spec.input_names}, got {keras_input_name!r}.")
 
 
-def score_tflite(tflite: bytes, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """p_fake for each example through the runtime itself (quantization and all)."""
+def score_tflite(tflite: bytes, examples: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """p_fake for each image through the runtime itself (quantization, batching, aggregation)."""
     detector = Detector(tflite)
-    n = len(next(iter(inputs.values())))
-    return np.array([detector.predict({k: v[i] for k, v in inputs.items()}) for i in range(n)])
+    return np.array([aggregate_crops(detector.predict_crops(e)) for e in examples])
 
 
 def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOptions()) -> dict:
@@ -139,7 +149,7 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
     spec = rundir.load_spec(run)
     split = Split.load(run / rundir.SPLIT, options.data_root)
     inputs, labels = held_out_examples(split, spec)
-    keras_scores = np.asarray(model.predict(inputs, verbose=0)).reshape(-1)
+    keras_scores = score_keras(model, inputs, spec)
     keras_metrics = metrics.summary(labels, keras_scores, spec.threshold)
     report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics, "variants": {}}
     card = options.card()

@@ -74,11 +74,34 @@ def check_fractions(fractions) -> None:
         raise ValueError(f"Expected three positive fractions summing to 1, got {tuple(fractions)}.")
 
 
+def is_presplit(root: Path) -> bool:
+    """Whether ``root`` holds train/, val/ and test/, each with real/ and fake/ (the layout
+    ``deepfake-dct dataset build`` writes, its splits decided before training)."""
+    return all((Path(root) / s / name).is_dir() for s in SPLITS for name in LABELS)
+
+
+def presplit(root: Path, max_per_class: int | None = None, seed: int = 0) -> Split:
+    """The split a pre-split folder already is (optionally a seeded sample of at most
+    ``max_per_class`` files per class and subset)."""
+    files = {s: [] for s in SPLITS}
+    labels = {s: [] for s in SPLITS}
+    rng = np.random.default_rng(seed)
+    for split in SPLITS:
+        for name, class_files in list_class_files(Path(root) / split).items():
+            order = np.sort(rng.permutation(len(class_files))[:max_per_class])
+            files[split] += [f"{split}/{class_files[i]}" for i in order]
+            labels[split] += [LABELS[name]] * len(order)
+    return Split(root=Path(root), files=files, labels=labels)
+
+
 def make_split(root: Path, fractions=(0.7, 0.15, 0.15), seed: int = 0,
                max_per_class: int | None = None) -> Split:
     """A seeded, stratified split of the files of each class into train/val/test (optionally of a
-    seeded sample of at most ``max_per_class`` files per class)."""
+    seeded sample of at most ``max_per_class`` files per class). A folder that is already split
+    (:func:`is_presplit`) keeps its own split; ``fractions`` then do not apply."""
     check_fractions(fractions)
+    if is_presplit(root):
+        return presplit(root, max_per_class, seed)
     files = {s: [] for s in SPLITS}
     labels = {s: [] for s in SPLITS}
     rng = np.random.default_rng(seed)
@@ -116,6 +139,17 @@ def load_example(path: Path | str, spec: ModelSpec, augmentation: Augmentation |
     return spec.make_inputs(spec.policy.apply(load_rgb(path, augmentation, rng)))
 
 
+def image_inputs(path: Path | str, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """One image's network inputs for every crop the policy cuts, (N, H, W, 3) by name: exactly what
+    the runtime feeds for this file (N = 1 for a "resize" policy).
+
+    Raises:
+      ImageError: the file cannot be decoded or is smaller than one input.
+    """
+    crops, _ = spec.policy.crops(load_rgb(path))
+    return spec.make_inputs(crops)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes via a temp file and rename, so an interruption never leaves half a file behind."""
     path = Path(path)
@@ -134,8 +168,11 @@ __all__ = [
     "Split",
     "atomic_write_bytes",
     "atomic_write_json",
+    "is_presplit",
+    "image_inputs",
     "list_class_files",
     "load_example",
     "load_rgb",
     "make_split",
+    "presplit",
 ]

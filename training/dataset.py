@@ -445,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report = build_dataset(args.manifest, args.mirrors, args.out, progress=None if args.quiet else sys.stderr)
     except DatasetBuildError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"ERROR: {e}", file=sys.stderr)
         return 2
     print(report.summary())
     return 0

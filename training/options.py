@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
-from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.detector.images import POLICY_MODES, InputPolicy
 from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
 from deepfake_dct.training.data import check_fractions
+from deepfake_dct.training.perturb import NO_PROCESSING, ProcessingChain
 
 #: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
 ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "native_net",
@@ -41,6 +42,16 @@ class TrainOptions:
     """Train, validation and test fractions of each class's files (positive, summing to 1)."""
     size: int = 128
     """Model input height and width, in pixels."""
+    input_mode: str = "resize"
+    """How an image becomes model inputs: "tiles" (native-resolution crops on a fixed grid, never
+    resampled; the verdict aggregates them) or "resize" (centre crop, downscale to ``size``)."""
+    grid: int = 3
+    """"tiles": at most grid x grid crops per image at run time (and in validation and test)."""
+    crops_per_image: int = 4
+    """"tiles": random crops each training image yields per epoch (each its own processing draw)."""
+    processing: bool = False
+    """"tiles": pass every training crop, real or fake alike, through the label-blind random
+    processing chain (resize with a random filter, blur, noise, JPEG; ``training.perturb``)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -70,6 +81,10 @@ class TrainOptions:
             raise ValueError(f"Expected a positive learning rate lr, got {self.lr}.")
         if not 0.0 <= self.augment_p <= 1.0:
             raise ValueError(f"Expected augment_p (a probability) in 0..1, got {self.augment_p}.")
+        if self.crops_per_image < 1:
+            raise ValueError(f"Expected crops_per_image of at least 1, got {self.crops_per_image}.")
+        if self.processing and self.input_mode != "tiles":
+            raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
             raise ValueError(f"Expected max_per_class of at least 1 (or None: all), "
                              f"got {self.max_per_class}.")
@@ -79,7 +94,12 @@ class TrainOptions:
 
     def policy(self) -> InputPolicy:
         """How each image becomes the model's input, in training and at run time."""
-        return InputPolicy(self.size, self.size, self.resample, self.jpeg_quality)
+        return InputPolicy(self.size, self.size, self.resample, self.jpeg_quality, self.input_mode,
+                           self.grid)
+
+    def chain(self) -> ProcessingChain:
+        """The training crops' processing: the label-blind chain, or none."""
+        return ProcessingChain() if self.processing else NO_PROCESSING
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -132,6 +152,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"fractions of each class's files (default: {' '.join(map(str, d.split))})")
     p.add_argument("--size", type=int, default=d.size,
                    help="model input height and width (default: %(default)s)")
+    p.add_argument("--input-mode", default=d.input_mode, choices=POLICY_MODES,
+                   help="tiles: native-resolution crops on a grid, never resampled; resize: centre crop "
+                        "and downscale to --size (default: %(default)s)")
+    p.add_argument("--grid", type=int, default=d.grid,
+                   help="tiles: at most GRID x GRID crops per image at run time (default: %(default)s)")
+    p.add_argument("--crops-per-image", type=int, default=d.crops_per_image,
+                   help="tiles: random crops per training image per epoch (default: %(default)s)")
+    processing = p.add_argument("--processing", action=argparse.BooleanOptionalAction, default=d.processing)
+    processing.help = ("tiles: random resize (5 filters), blur, noise and JPEG on every training crop, "
+                       "both classes alike (default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

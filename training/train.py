@@ -10,30 +10,63 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfake_dct.detector.detector import aggregate_crops
 from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, log_dct
-from deepfake_dct.detector.images import ImageError, InputPolicy
+from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import ModelSpec
 from deepfake_dct.training import metrics, rundir
 from deepfake_dct.training.data import atomic_write_json, load_rgb, make_split
 from deepfake_dct.training.options import TrainOptions, options_from_args, recorded_arguments
+from deepfake_dct.training.tiles import crop_rng, sample_crops
 
 
-def compute_normalisation(paths, policy: InputPolicy, log_eps: float, skips) -> Normalisation:
-    """Per-coefficient log-DCT mean/std over the training images, as the runtime will see them."""
+#: "tiles" models: crops per training image that the normalisation statistics are computed on.
+STATISTICS_CROPS = 2
+
+
+def compute_normalisation(paths, options: TrainOptions, log_eps: float, skips) -> Normalisation:
+    """Per-coefficient log-DCT mean/std over the training images, as the model will see them: the
+    policy's one fitted input per image, or for a "tiles" model processed random crops (seeded by
+    each file's name, so a rerun computes the same statistics)."""
+    policy, chain = options.policy(), options.chain()
     moments = RunningMoments()
     batch = []
     for path in paths:
         try:
-            batch.append(log_dct(policy.apply(load_rgb(path)), log_eps))
+            rgb = load_rgb(path)
+            if policy.mode == "tiles":
+                rng = crop_rng(options.seed, f"statistics:{path}")
+                inputs = sample_crops(rgb, policy, STATISTICS_CROPS, rng, chain)
+            else:
+                inputs = [policy.apply(rgb)]
         except ImageError as e:
             skips.add(str(path), str(e))
             continue
-        if len(batch) == 256:
+        batch += [log_dct(x, log_eps) for x in inputs]
+        if len(batch) >= 256:
             moments.add(np.stack(batch))
             batch = []
     if batch:
         moments.add(np.stack(batch))
     return moments.normalisation()
+
+
+def predict_images(model, paths, labels, spec: ModelSpec, skips) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, p_fake) per image, as the runtime scores it: the policy's crops, one model call per
+    image, the crops' scores aggregated. For "tiles" models, whose training batches hold crops."""
+    names = list(model.input)
+    kept, scores = [], []
+    for path, label in zip(paths, labels):
+        try:
+            crops, _ = spec.policy.crops(load_rgb(path))
+        except ImageError as e:
+            skips.add(str(path), str(e))
+            continue
+        inputs = spec.make_inputs(crops)
+        p = np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1)
+        scores.append(aggregate_crops(p))
+        kept.append(label)
+    return np.asarray(kept, dtype=int), np.asarray(scores)
 
 
 def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +135,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     import keras
 
     from deepfake_dct.training.models import ENSEMBLES, make_average_ensemble
-    from deepfake_dct.training.pipeline import SkipLog, make_dataset
+    from deepfake_dct.training.pipeline import SkipLog, make_crop_dataset, make_dataset
 
     started = time.time()
     data, out = Path(data), Path(out)
@@ -119,7 +152,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     skips = SkipLog()
     normalisation = None
     if "log_dct" in representation:
-        normalisation = compute_normalisation(split.paths("train"), policy, DEFAULT_LOG_EPS, skips)
+        normalisation = compute_normalisation(split.paths("train"), options, DEFAULT_LOG_EPS, skips)
     spec = ModelSpec(
         policy=policy,
         normalisation=normalisation,
@@ -129,11 +162,24 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         provenance=options.provenance or f"trained by deepfake-dct on {data.name}",
     )
 
-    def dataset(name: str, **kw):
-        return make_dataset(split.paths(name), split.labels[name], spec, options.batch_size,
-                            seed=options.seed, skips=skips, **kw)
+    tiles = policy.mode == "tiles"
 
-    train_ds = dataset("train", augmentation=options.augmentation(), shuffle=True)
+    def dataset(name: str, shuffle: bool = False):
+        if tiles:  # Validation crops are processed too (seeded per file): scored as trained.
+            return make_crop_dataset(split.paths(name), split.labels[name], spec, options.batch_size,
+                                     options.crops_per_image, options.chain(), shuffle=shuffle,
+                                     seed=options.seed, skips=skips)
+        return make_dataset(split.paths(name), split.labels[name], spec, options.batch_size,
+                            augmentation=options.augmentation() if shuffle else None, shuffle=shuffle,
+                            seed=options.seed, skips=skips)
+
+    def scored(model, name: str):
+        """(labels, p_fake) of a subset's images, as the runtime would score them."""
+        if tiles:
+            return predict_images(model, split.paths(name), split.labels[name], spec, skips)
+        return predict(model, val_ds if name == "val" else test_ds)
+
+    train_ds = dataset("train", shuffle=True)
     val_ds, test_ds = dataset("val"), dataset("test")
 
     members, member_reports = [], {}
@@ -145,16 +191,16 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     if options.arch in ENSEMBLES:
         model = make_average_ensemble(members, name=options.arch)
         for arch, member in zip(member_reports, members):
-            labels, scores = predict(member, val_ds)
+            labels, scores = scored(member, "val")
             member_reports[arch]["validation"] = metrics.summary(labels, scores, 0.5)
-            labels, scores = predict(member, test_ds)
+            labels, scores = scored(member, "test")
             member_reports[arch]["test_at_0.5"] = metrics.summary(labels, scores, 0.5)
     else:
         model = members[0]
 
-    val_labels, val_scores = predict(model, val_ds)
+    val_labels, val_scores = scored(model, "val")
     threshold = metrics.best_threshold(val_labels, val_scores)
-    test_labels, test_scores = predict(model, test_ds)
+    test_labels, test_scores = scored(model, "test")
     test = metrics.summary(test_labels, test_scores, threshold)
     spec = ModelSpec(**{**vars(spec), "threshold": threshold, "extra": {"test": test}})
 
@@ -175,7 +221,9 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,
         "test_at_0.5": metrics.summary(test_labels, test_scores, 0.5),
-        "scored_on": (f"held-out test split; every image through JPEG q{options.jpeg_quality} "
+        "scored_on": ("held-out test split, each image on its grid of native-resolution crops, as at "
+                      "run time" if tiles else
+                      f"held-out test split; every image through JPEG q{options.jpeg_quality} "
                       "(both classes, format-matched)" if options.jpeg_quality else "held-out test split"),
         "seconds": round(time.time() - started, 1),
     }

@@ -1,0 +1,142 @@
+"""Native-resolution ("tiles") models end to end: crops sampled for training, a pre-split folder,
+train -> export -> the runtime, and that training and the runtime build identical inputs."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import smooth_noise
+from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.training.data import is_presplit, make_split
+from deepfake_dct.training.perturb import NO_PROCESSING, ProcessingChain
+from deepfake_dct.training.tiles import crop_rng, sample_crops
+
+TILE = 32
+
+
+def test_sample_crops_without_processing_are_windows_of_the_image(rng):
+    rgb = rng.integers(0, 256, (100, 90, 3), dtype=np.uint8)
+    policy = InputPolicy(TILE, TILE, mode="tiles")
+    crops = sample_crops(rgb, policy, 6, np.random.default_rng(0), NO_PROCESSING)
+    assert crops.shape == (6, TILE, TILE, 3)
+    for crop in crops:  # each crop occurs somewhere in the image, pixel for pixel
+        hits = [(y, x) for y in range(100 - TILE + 1) for x in range(90 - TILE + 1)
+                if np.array_equal(rgb[y : y + TILE, x : x + TILE], crop)]
+        assert hits
+
+
+def test_sample_crops_are_a_function_of_seed_and_name_only(rng):
+    rgb = smooth_noise(rng, 200, 200)
+    policy, chain = InputPolicy(TILE, TILE, mode="tiles"), ProcessingChain(resize_p=1.0, jpeg_p=1.0)
+    a = sample_crops(rgb, policy, 3, crop_rng(0, "x.png"), chain)
+    b = sample_crops(rgb, policy, 3, crop_rng(0, "x.png"), chain)
+    c = sample_crops(rgb, policy, 3, crop_rng(0, "y.png"), chain)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_sample_crops_never_upsample_an_image_that_a_resize_would_make_too_small(rng):
+    rgb = smooth_noise(rng, TILE + 2, TILE + 2)
+    chain = ProcessingChain(resize_p=1.0, scale_range=(0.5, 0.5))
+    crops = sample_crops(rgb, InputPolicy(TILE, TILE, mode="tiles"), 4, np.random.default_rng(0), chain)
+    assert crops.shape == (4, TILE, TILE, 3)
+
+
+def test_processing_chain_draws_never_depend_on_anything_but_the_generator():
+    chain = ProcessingChain(resize_p=0.5, blur_p=0.5, noise_p=0.5, jpeg_p=0.5)
+    draws = [chain.draw(np.random.default_rng(s)) for s in range(200)]
+    assert draws == [chain.draw(np.random.default_rng(s)) for s in range(200)]
+    names = {step[0] for d in draws for step in d}
+    assert {"jpeg", "blur", "noise"} <= names and {n for n in names if n.startswith("resize-")} == {
+        f"resize-{f}" for f in ("nearest", "bilinear", "bicubic", "lanczos", "area")}
+    assert all(s <= 1.0 for d in draws for name, s in d if name.startswith("resize-"))
+
+
+def test_processing_chain_refuses_upsampling_and_unknown_filters():
+    with pytest.raises(ValueError, match="scale"):
+        ProcessingChain(scale_range=(0.5, 1.5))
+    with pytest.raises(ValueError, match="filters"):
+        ProcessingChain(filters=("sinc",))
+
+
+@pytest.fixture(scope="module")
+def presplit_data(tmp_path_factory):
+    """train/val/test folders of 1/f-noise "reals" and 2x nearest/bilinear-upsampled "fakes", 64x96
+    pixels: several 32x32 tiles each."""
+    root = tmp_path_factory.mktemp("presplit")
+    rng = np.random.default_rng(3)
+    for split, n in (("train", 40), ("val", 12), ("test", 12)):
+        for label in ("real", "fake"):
+            folder = root / split / label / "gen"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                if label == "real":
+                    image = Image.fromarray(smooth_noise(rng, 64, 96))
+                else:
+                    resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR)[i % 2]
+                    image = Image.fromarray(smooth_noise(rng, 32, 48)).resize((96, 64), resample)
+                image.save(folder / f"{label[0]}{i}.png")
+    return root
+
+
+def test_presplit_folder_keeps_its_own_split(presplit_data):
+    assert is_presplit(presplit_data)
+    split = make_split(presplit_data)
+    assert {s: len(f) for s, f in split.files.items()} == {"train": 80, "val": 24, "test": 24}
+    assert all(f.startswith("test/") for f in split.files["test"])
+    assert split.labels["test"].count(1) == 12
+
+
+@pytest.fixture(scope="module")
+def tiles_run(presplit_data, tmp_path_factory):
+    pytest.importorskip("tensorflow")
+    from deepfake_dct.training.options import TrainOptions
+    from deepfake_dct.training.train import train
+
+    run = tmp_path_factory.mktemp("tiles_run")
+    options = TrainOptions(arch="native_net", size=TILE, input_mode="tiles", grid=2, crops_per_image=2,
+                           processing=True, jpeg_quality=0, epochs=3, patience=3, batch_size=16)
+    report = train(presplit_data, run, options)
+    return run, report
+
+
+@pytest.mark.slow
+def test_tiles_model_trains_exports_int8_and_the_runtime_batches_its_crops(tiles_run, presplit_data, tmp_path):
+    from deepfake_dct.detector import Detector, aggregate_crops
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
+
+    run, report = tiles_run
+    assert report["test"]["n"] == 24 and "grid of native-resolution crops" in report["scored_on"]
+    exported = export(run, tmp_path, ExportOptions(variants=("float32", "int8"), max_accuracy_drop=100))
+    assert exported["held_out_n"] == 24
+    image = presplit_data / "test" / "fake" / "gen" / "f0.png"
+    for variant in ("float32", "int8"):
+        with Detector.from_file(tmp_path / f"model_{variant}.tflite") as detector:
+            assert detector.spec.policy == InputPolicy(TILE, TILE, mode="tiles", grid=2)
+            analysis = detector.analyse(image)
+            assert analysis.crops.shape == (4, TILE, TILE, 3)  # 2 x 2 tiles of a 64x96 image
+            one_by_one = [detector.predict({k: v[i] for k, v in analysis.inputs.items()}) for i in range(4)]
+            np.testing.assert_allclose([c.p_fake for c in analysis.detection.crops], one_by_one, atol=1e-6)
+            assert analysis.detection.p_fake == pytest.approx(aggregate_crops(np.array(one_by_one)))
+    float32 = exported["variants"]["float32"]
+    assert float32["mean_abs_p_fake_difference"] < 1e-4
+
+
+@pytest.mark.slow
+def test_tiles_training_and_runtime_build_identical_inputs(tiles_run, presplit_data, tmp_path):
+    from deepfake_dct.detector import Detector
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
+    from deepfake_dct.training import rundir
+    from deepfake_dct.training.data import image_inputs
+
+    run, _ = tiles_run
+    export(run, tmp_path, ExportOptions(variants=("float32",), max_accuracy_drop=100))
+    image = presplit_data / "test" / "real" / "gen" / "r1.png"
+    ours = image_inputs(image, rundir.load_spec(run))
+    with Detector.from_file(tmp_path / "model_float32.tflite") as detector:
+        theirs = detector.analyse(image).inputs
+    assert set(ours) == set(theirs) == {"log_dct", "pixels"}
+    for name in ours:
+        np.testing.assert_array_equal(ours[name], theirs[name])
