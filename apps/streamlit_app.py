@@ -99,13 +99,17 @@ def analyse(detector: Detector, data: bytes) -> Analysis:
     analysis = detector.analyse(data)
     seconds = time.perf_counter() - started
     shown = int(np.argmax([crop.p_fake for crop in analysis.detection.crops]))
-    departure = analysis.inputs.get("log_dct")
+    departure, normalisation = analysis.inputs.get("log_dct"), detector.spec.normalisation
+    if departure is None:  # a pixels-only model: the spectrum is computed for the picture alone
+        spectrum = log_dct(analysis.crops[shown], detector.spec.log_eps)
+    else:  # the runtime's own log-DCT, un-normalised (no second DCT)
+        spectrum = departure[shown] * normalisation.std + normalisation.mean
     return Analysis(
         p_fake=analysis.detection.p_fake,
         seconds=seconds,
         crop_count=len(analysis.crops),
         model_input=analysis.crops[shown],
-        spectrum=log_dct(analysis.crops[shown], detector.spec.log_eps),
+        spectrum=spectrum,
         departure=None if departure is None else departure[shown],
     )
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Sequence, TextIO
 
 from deepfake_dct.apps.webcam.regions import RegionResult
+from deepfake_dct.detector import verdict as runtime_verdict
 
 
 def verdict(p_fake: float | None, threshold: float) -> str | None:
-    """"fake" at or above the threshold, else "real"; None without a score."""
-    return None if p_fake is None else ("fake" if p_fake >= threshold else "real")
+    """The runtime's verdict rule for a smoothed score; None without a score."""
+    return None if p_fake is None else runtime_verdict(p_fake, threshold)
 
 
 class Smoother:
