@@ -62,8 +62,8 @@ class InputPolicy:
 
     - ``"tiles"`` (native resolution): the model reads ``height`` x ``width`` crops of the image's own
       pixels, never resampled, on a fixed grid of at most ``grid`` x ``grid`` tiles spread evenly
-      over the image (one centred tile where the image holds only one). The verdict aggregates the
-      tiles' scores. Resampling changes exactly the high frequencies a GAN leaves its traces in, so
+      over the image (one centred tile where the image holds only one), each starting on a multiple
+      of 16 (:data:`TILE_ALIGN`). The verdict aggregates the tiles' scores. Resampling changes exactly the high frequencies a GAN leaves its traces in, so
       this mode never resamples at all.
     - ``"resize"`` (the first models'): a large image is centre-cropped to the input's aspect ratio
       and downscaled with ``resample``, as their training thumbnails were made. One input per image.
@@ -187,12 +187,19 @@ class InputPolicy:
         return np.asarray(resized)
 
 
+#: Tiles start on multiples of this: a JPEG's 16x16 colour blocks (8x8 luma, 4:2:0 chroma). A tile
+#: then keeps the blocking of the file as stored in phase with its own, so re-encoding it (a
+#: policy's JPEG step) lays its blocks over the old ones instead of across them, whatever the class.
+TILE_ALIGN = 16
+
+
 def _grid_positions(length: int, tile: int, count: int) -> list[int]:
-    """Up to ``count`` tile offsets spread evenly over ``length`` (one centred if only one fits)."""
+    """Up to ``count`` tile offsets spread evenly over ``length`` (one centred if only one fits),
+    each rounded down to a multiple of :data:`TILE_ALIGN`."""
     n = max(1, min(count, length // tile))
     if n == 1:
-        return [(length - tile) // 2]
-    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+        return [(length - tile) // 2 // TILE_ALIGN * TILE_ALIGN]
+    return [i * (length - tile) // (n - 1) // TILE_ALIGN * TILE_ALIGN for i in range(n)]
 
 
 def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:

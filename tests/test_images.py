@@ -146,9 +146,15 @@ def test_tiles_policy_grid_is_spread_evenly_and_never_resamples():
         np.testing.assert_array_equal(crop, rgb[b.top : b.top + 128, b.left : b.left + 128])
 
 
+def test_tiles_start_on_the_jpeg_colour_block_grid():
+    for h, w in ((1024, 1024), (333, 517), (480, 640), (129, 4000)):
+        assert all(b.top % 16 == 0 and b.left % 16 == 0 and b.top + 128 <= h and b.left + 128 <= w
+                   for b in InputPolicy(mode="tiles", grid=4).boxes(h, w))
+
+
 def test_tiles_policy_one_centred_tile_where_only_one_fits():
     policy = InputPolicy(128, 128, mode="tiles")
-    assert policy.boxes(200, 130) == (Box(36, 1, 128, 128),)
+    assert policy.boxes(200, 130) == (Box(32, 0, 128, 128),)
     assert policy.boxes(256, 128) == (Box(0, 0, 128, 128), Box(128, 0, 128, 128))
 
 

@@ -1,11 +1,13 @@
 """Training crops for a native-resolution ("tiles") model: what the runtime cuts, with processing.
 
-At run time :meth:`InputPolicy.crops` cuts tiles on a fixed grid. In training each image yields
-several crops at random positions, each with its own draw of the label-blind
+At run time :meth:`InputPolicy.crops` cuts tiles on a fixed grid, each starting on the 16-pixel
+JPEG block grid, and re-encodes them if the policy says so. In training each image yields several
+crops at random positions on that same block grid, each with its own draw of the label-blind
 :class:`~deepfake_dct.training.perturb.ProcessingChain`: the chain is applied to a window a little
 larger than the crop would need (resizing or re-encoding a whole 1024x1024 image per crop would
-cost ~20x more for the same pixels), and the crop is then cut at a random offset inside the
-processed window, so the 8x8 JPEG grid and a resize's phase fall anywhere in the tile.
+cost ~20x more for the same pixels), then the crop is cut from the processed window and goes
+through the policy's own JPEG step, as at run time. After a resize the old block grid is gone, and
+the crop's offset is any pixel.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.detector.images import TILE_ALIGN, InputPolicy, jpeg_roundtrip
 from deepfake_dct.training.perturb import NO_PROCESSING, ProcessingChain, apply_steps
 
 #: Extra pixels around a processed window, so that resampling and blur kernels see real neighbours
@@ -45,16 +47,24 @@ def sample_crops(rgb: np.ndarray, policy: InputPolicy, count: int, rng: np.rando
         # The window that, once processed, holds a crop plus margin (all of the image if smaller).
         win_h = min(h, math.ceil((policy.height + 2 * _MARGIN) / scale))
         win_w = min(w, math.ceil((policy.width + 2 * _MARGIN) / scale))
-        top, left = int(rng.integers(0, h - win_h + 1)), int(rng.integers(0, w - win_w + 1))
+        top, left = _aligned(rng, h - win_h), _aligned(rng, w - win_w)
         window = np.ascontiguousarray(rgb[top : top + win_h, left : left + win_w])
         processed = apply_steps(window, steps, rng)
         ph, pw = processed.shape[:2]
         if ph < policy.height or pw < policy.width:  # rounding at the smallest sizes
-            processed = apply_steps(window, tuple(s for s in steps if not s[0].startswith("resize-")), rng)
+            steps = tuple(s for s in steps if not s[0].startswith("resize-"))
+            processed = apply_steps(window, steps, rng)
             ph, pw = processed.shape[:2]
-        y, x = int(rng.integers(0, ph - policy.height + 1)), int(rng.integers(0, pw - policy.width + 1))
-        crops.append(processed[y : y + policy.height, x : x + policy.width])
+        step = 1 if any(name.startswith("resize-") for name, _ in steps) else TILE_ALIGN
+        y, x = _aligned(rng, ph - policy.height, step), _aligned(rng, pw - policy.width, step)
+        crop = processed[y : y + policy.height, x : x + policy.width]
+        crops.append(jpeg_roundtrip(crop, policy.jpeg_quality) if policy.jpeg_quality else crop)
     return np.stack(crops)
+
+
+def _aligned(rng: np.random.Generator, room: int, step: int = TILE_ALIGN) -> int:
+    """A random offset in 0..room on multiples of ``step`` (0 when there is no room)."""
+    return int(rng.integers(0, room // step + 1)) * step
 
 
 def crop_rng(seed: int, key: str, epoch: int = 0) -> np.random.Generator:
