@@ -22,8 +22,8 @@ from deepfake_dct.detector.detector import (
     Detection,
     Detector,
     DetectorOptions,
-    aggregate_crops,
     default_model_path,
+    is_uncertain,
     verdict,
 )
 from deepfake_dct.detector.images import Box, ImageError, ImageTooSmallError, InputPolicy
@@ -41,8 +41,8 @@ __all__ = [
     "InputPolicy",
     "ModelFileError",
     "ModelSpec",
-    "aggregate_crops",
     "default_model_path",
+    "is_uncertain",
     "verdict",
 ]
 __version__ = "0.1.0"

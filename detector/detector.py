@@ -24,6 +24,10 @@ from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spe
 
 LABELS = ("real", "fake")
 DEFAULT_MODEL = "default.tflite"
+#: A p_fake closer than this to the threshold is "uncertain" (a model file may record its own,
+#: ``spec.extra["uncertain_margin"]``): a reading aid, so that 0.49 and 0.51 are not taken as
+#: opposite certainties. The label is still given by :func:`verdict`.
+DEFAULT_UNCERTAIN_MARGIN = 0.1
 
 
 def default_model_path() -> Path:
@@ -48,19 +52,9 @@ def verdict(p_fake: float, threshold: float) -> str:
     return LABELS[int(p_fake >= threshold)]
 
 
-def aggregate_crops(p_fake: np.ndarray) -> float:
-    """One image's p_fake from its crops': the mean of their logits, mapped back to a probability.
-
-    A mean of logits lets a few confident crops outweigh many unsure ones (a face pasted into a
-    real photo), where a mean of probabilities would bury them; one crop is returned as it is."""
-    p = np.asarray(p_fake, dtype=np.float64).reshape(-1)
-    if p.size == 0:
-        raise ValueError("Expected at least one crop score.")
-    if p.size == 1:
-        return float(p[0])
-    q = np.clip(p, 1e-6, 1.0 - 1e-6)
-    logit = float(np.mean(np.log(q) - np.log1p(-q)))
-    return float(1.0 / (1.0 + np.exp(-logit)))
+def is_uncertain(p_fake: float, threshold: float, margin: float = DEFAULT_UNCERTAIN_MARGIN) -> bool:
+    """The one "uncertain" rule: p_fake within ``margin`` of the threshold (either side)."""
+    return abs(p_fake - threshold) < margin
 
 
 @dataclass(frozen=True)
@@ -84,10 +78,17 @@ class Detection:
     crops: tuple[CropScore, ...] = ()
     """Each model input's own score and box, in the decoded image's pixels (one for a "resize"
     policy: the region that was downscaled)."""
+    uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN
+    """The model's margin around the threshold within which the verdict is "uncertain"."""
 
     @property
     def is_fake(self) -> bool:
         return self.label == "fake"
+
+    @property
+    def uncertain(self) -> bool:
+        """p_fake is within ``uncertain_margin`` of the threshold (:func:`is_uncertain`)."""
+        return is_uncertain(self.p_fake, self.threshold, self.uncertain_margin)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +138,7 @@ class Detector:
         self.threshold = self.spec.threshold if threshold is None else float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
+        self.uncertain_margin = float(self.spec.extra.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
 
     @classmethod
     def from_file(
@@ -250,12 +252,13 @@ class Detector:
             raise
         inputs = self.spec.make_inputs(crops)
         scores = self.predict_crops(inputs)
-        p_fake = aggregate_crops(scores)
+        p_fake = self.spec.aggregate(scores)
         detection = Detection(
             label=verdict(p_fake, self.threshold),
             p_fake=p_fake,
             threshold=self.threshold,
             crops=tuple(CropScore(box, float(p)) for box, p in zip(boxes, scores)),
+            uncertain_margin=self.uncertain_margin,
         )
         return Analysis(detection=detection, rgb=rgb, crops=crops, inputs=inputs)
 

@@ -46,6 +46,9 @@ class ModelSpec:
     """eps in log(|DCT| + eps)."""
     threshold: float = 0.5
     """p_fake at or above this is labelled "fake"; chosen on the validation split."""
+    temperature: float = 1.0
+    """Calibration: the image's mean crop logit is divided by this before the sigmoid (fitted on
+    the validation split, so that p_fake 0.7 is right about 70% of the time); 1 = none."""
     architecture: str = ""
     """Name of the model-building function that made the network."""
     provenance: str = ""
@@ -60,6 +63,8 @@ class ModelSpec:
             )
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
+        if not 0.0 < self.temperature < 1e3:
+            raise ValueError(f"Expected a temperature in (0, 1000), got {self.temperature}.")
         expected = (self.policy.height, self.policy.width, 3)
         if "log_dct" in self.input_names and self.normalisation is None:
             raise ValueError("Expected normalisation statistics for a log_dct input.")
@@ -84,6 +89,20 @@ class ModelSpec:
                 inputs[name] = pixel_input(rgb)
         return inputs
 
+    def aggregate(self, crop_p_fake) -> float:
+        """One image's p_fake from its crops': the mean of their logits, divided by
+        :attr:`temperature`, mapped back to a probability. A mean of logits lets a few confident
+        crops outweigh many unsure ones (a face pasted into a real photo), where a mean of
+        probabilities would bury them. One uncalibrated crop is returned as it is."""
+        p = np.asarray(crop_p_fake, dtype=np.float64).reshape(-1)
+        if p.size == 0:
+            raise ValueError("Expected at least one crop score.")
+        if p.size == 1 and self.temperature == 1.0:
+            return float(p[0])
+        q = np.clip(p, 1e-6, 1.0 - 1e-6)
+        logit = float(np.mean(np.log(q) - np.log1p(-q))) / self.temperature
+        return float(1.0 / (1.0 + np.exp(-logit)))
+
     def to_json(self) -> dict:
         return {
             # The oldest format that can read this file, so older runtimes keep reading older kinds.
@@ -94,6 +113,7 @@ class ModelSpec:
             "labels": {"0": "real", "1": "fake"},
             "output": "p_fake",
             "threshold": self.threshold,
+            **({"temperature": self.temperature} if self.temperature != 1.0 else {}),
             "architecture": self.architecture,
             "provenance": self.provenance,
             "extra": self.extra,
@@ -125,6 +145,7 @@ class ModelSpec:
                 representation=meta["representation"],
                 log_eps=float(meta["log_eps"]),
                 threshold=float(meta["threshold"]),
+                temperature=float(meta.get("temperature", 1.0)),
                 architecture=str(meta.get("architecture", "")),
                 provenance=str(meta.get("provenance", "")),
                 extra=dict(meta.get("extra", {})),

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from deepfake_dct.detector import Detector, ImageError, ModelSpec, aggregate_crops
+from deepfake_dct.detector import Detector, ImageError, ModelSpec
 from deepfake_dct.detector.files import expand_paths
 from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
 from deepfake_dct.evaluation.perturb import CLEAN, Condition
@@ -108,7 +108,7 @@ class TFLiteModel:
 
     def predict(self, inputs: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
         """One p_fake per image from its crops' inputs (the runtime's batching and aggregation)."""
-        return np.array([aggregate_crops(self.detector.predict_crops(x)) for x in inputs], dtype=np.float64)
+        return np.array([self.spec.aggregate(self.detector.predict_crops(x)) for x in inputs], dtype=np.float64)
 
     def close(self) -> None:
         self.detector.close()
@@ -136,7 +136,7 @@ class KerasModel:
         batch = {name: np.concatenate([x[name] for x in inputs]) for name in self.spec.input_names}
         crops = np.asarray(self.model(batch, training=False), dtype=np.float64).reshape(-1)
         counts = [len(next(iter(x.values()))) for x in inputs]
-        return np.array([aggregate_crops(c) for c in np.split(crops, np.cumsum(counts)[:-1])])
+        return np.array([self.spec.aggregate(c) for c in np.split(crops, np.cumsum(counts)[:-1])])
 
     def close(self) -> None:
         self.model = None

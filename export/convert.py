@@ -20,7 +20,7 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
-from deepfake_dct.detector.detector import Detector, aggregate_crops
+from deepfake_dct.detector.detector import Detector
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
 from deepfake_dct.export.options import VARIANTS, ExportOptions, options_from_args
@@ -95,7 +95,7 @@ def score_keras(model, examples: list[dict[str, np.ndarray]], spec: ModelSpec) -
     stacked = {n: np.concatenate([e[n] for e in examples]) for n in spec.input_names}
     crops = np.asarray(model.predict(stacked, verbose=0)).reshape(-1)
     counts = np.cumsum([len(e[spec.input_names[0]]) for e in examples])[:-1]
-    return np.array([aggregate_crops(c) for c in np.split(crops, counts)])
+    return np.array([spec.aggregate(c) for c in np.split(crops, counts)])
 
 
 def representative_dataset(split: Split, spec: ModelSpec, model, count: int, seed: int = 0):
@@ -128,7 +128,7 @@ def _input_key(keras_input_name: str, spec: ModelSpec) -> str:
 def score_tflite(tflite: bytes, examples: list[dict[str, np.ndarray]]) -> np.ndarray:
     """p_fake for each image through the runtime itself (quantization, batching, aggregation)."""
     detector = Detector(tflite)
-    return np.array([aggregate_crops(detector.predict_crops(e)) for e in examples])
+    return np.array([detector.spec.aggregate(detector.predict_crops(e)) for e in examples])
 
 
 def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOptions()) -> dict:

@@ -34,3 +34,16 @@ def test_summary_counts_per_class_accuracy():
     s = metrics.summary([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.9], 0.5)
     assert s["real_accuracy"] == 0.5 and s["fake_accuracy"] == 1.0 and s["accuracy"] == 0.75
     assert s["balanced_accuracy"] == 0.75
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_overconfident_scores(rng):
+    logits = rng.normal(0, 2, 20000)
+    labels = (rng.uniform(size=logits.size) < 1 / (1 + np.exp(-logits))).astype(int)  # calibrated
+    overconfident = 1 / (1 + np.exp(-3 * logits))
+    assert metrics.fit_temperature(labels, overconfident) == pytest.approx(3.0, rel=0.05)
+
+
+def test_apply_temperature_keeps_order_and_one_keeps_scores(rng):
+    p = rng.uniform(0.01, 0.99, 50)
+    np.testing.assert_allclose(metrics.apply_temperature(p, 1.0), p, atol=1e-12)
+    assert np.array_equal(np.argsort(metrics.apply_temperature(p, 2.5)), np.argsort(p))

@@ -94,3 +94,22 @@ def test_every_bundled_model_loads_with_its_card():
         with Detector.from_file(path) as detector:
             assert detector.spec.extra.get("licence", "").startswith("Non-commercial"), path.name
             assert detector.spec.input_names == ("log_dct", "pixels"), path.name
+
+
+def test_aggregate_is_mean_logit_over_temperature_and_one_uncalibrated_crop_as_is():
+    spec = small_spec()
+    assert spec.aggregate([0.3]) == 0.3
+    assert spec.aggregate([0.5, 0.9, 0.1]) == pytest.approx(0.5)
+    assert spec.aggregate([0.9, 0.9]) == pytest.approx(0.9)
+    calibrated = small_spec(temperature=2.0)
+    assert calibrated.aggregate([0.9]) == pytest.approx(1 / (1 + np.exp(-np.log(9) / 2)))
+    with pytest.raises(ValueError, match="at least one crop"):
+        spec.aggregate([])
+
+
+def test_temperature_round_trips_and_older_files_read_as_uncalibrated():
+    spec = small_spec(temperature=1.7)
+    assert ModelSpec.from_json(spec.to_json(), spec.normalisation).temperature == 1.7
+    assert "temperature" not in small_spec().to_json()
+    with pytest.raises(ValueError, match="temperature"):
+        small_spec(temperature=0.0)

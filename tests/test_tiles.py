@@ -102,7 +102,7 @@ def tiles_run(presplit_data, tmp_path_factory):
 
 @pytest.mark.slow
 def test_tiles_model_trains_exports_int8_and_the_runtime_batches_its_crops(tiles_run, presplit_data, tmp_path):
-    from deepfake_dct.detector import Detector, aggregate_crops
+    from deepfake_dct.detector import Detector
     from deepfake_dct.export.convert import export
     from deepfake_dct.export.options import ExportOptions
 
@@ -118,7 +118,7 @@ def test_tiles_model_trains_exports_int8_and_the_runtime_batches_its_crops(tiles
             assert analysis.crops.shape == (4, TILE, TILE, 3)  # 2 x 2 tiles of a 64x96 image
             one_by_one = [detector.predict({k: v[i] for k, v in analysis.inputs.items()}) for i in range(4)]
             np.testing.assert_allclose([c.p_fake for c in analysis.detection.crops], one_by_one, atol=1e-6)
-            assert analysis.detection.p_fake == pytest.approx(aggregate_crops(np.array(one_by_one)))
+            assert analysis.detection.p_fake == pytest.approx(detector.spec.aggregate(one_by_one))
     float32 = exported["variants"]["float32"]
     assert float32["mean_abs_p_fake_difference"] < 1e-4
 

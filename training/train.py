@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_dct.detector.detector import aggregate_crops
 from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, log_dct
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import ModelSpec
@@ -64,7 +63,7 @@ def predict_images(model, paths, labels, spec: ModelSpec, skips) -> tuple[np.nda
             continue
         inputs = spec.make_inputs(crops)
         p = np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1)
-        scores.append(aggregate_crops(p))
+        scores.append(spec.aggregate(p))
         kept.append(label)
     return np.asarray(kept, dtype=int), np.asarray(scores)
 
@@ -199,6 +198,11 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         model = members[0]
 
     val_labels, val_scores = scored(model, "val")
+    temperature = 1.0
+    if tiles:  # Calibrated on validation images, then the threshold chosen on calibrated scores.
+        temperature = metrics.fit_temperature(val_labels, val_scores)
+        val_scores = metrics.apply_temperature(val_scores, temperature)
+        spec = ModelSpec(**{**vars(spec), "temperature": temperature})
     threshold = metrics.best_threshold(val_labels, val_scores)
     test_labels, test_scores = scored(model, "test")
     test = metrics.summary(test_labels, test_scores, threshold)
@@ -218,6 +222,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         "split_counts": counts,
         "skipped": {"count": len(skips), "files": skips.reasons},
         "threshold": threshold,
+        "temperature": temperature,
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,
         "test_at_0.5": metrics.summary(test_labels, test_scores, 0.5),
