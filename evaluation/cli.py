@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from deepfake_dct.detector import ModelFileError
+from deepfake_dct.detector import ModelFileError, default_model_path
 
 EXAMPLES = """examples:
+  deepfake-dct evaluate --real REAL_DIR --fake FAKE_DIR          # the bundled model
   deepfake-dct evaluate --model model.tflite --real REAL_DIR --fake FAKE_DIR --jpeg 75 --out eval/
   deepfake-dct evaluate --model runs/paper_dct --split runs/paper_dct/split.json --robustness --out eval/
-  deepfake-dct evaluate --compare --data ../shared/data/ffhq-tpdne-128 --out compare/
+  deepfake-dct evaluate --compare --data DATA --out compare/       # DATA/real/..., DATA/fake/...
 """
 
 
@@ -27,11 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "confusion matrix, calibration; optionally under re-compression, resizing, blur, "
                     "noise and cropping; or compare the paper's recipes with this project's default.")
     p.add_argument("--model", help="a .tflite file (run by the runtime users run), or a training run "
-                                   "folder (its model.keras, spec and threshold)")
-    p.add_argument("--real", help="folder of real images (searched recursively)")
-    p.add_argument("--fake", help="folder of fake images (searched recursively)")
+                                   "folder (its model.keras, spec and threshold) (default: the bundled "
+                                   "model, as for detect)")
+    p.add_argument("--real", nargs="+", metavar="DIR",
+                   help="folder(s) of real images (searched recursively; several: one source each)")
+    p.add_argument("--fake", nargs="+", metavar="DIR",
+                   help="folder(s) of fake images (searched recursively; several: one source each)")
     p.add_argument("--split", help="a run's split.json: score only the files of --subset it lists (under "
-                                   "--real/--fake, or the class folders of the data root it records)")
+                                   "--real/--fake, or the class folders of the data root it records) "
+                                   "(default: none)")
     p.add_argument("--subset", default="test", choices=SPLITS,
                    help="with --split: which files (default: test, the held-out ones)")
     p.add_argument("--out", help="folder for report.json, scores.csv and the plots (default: print only)")
@@ -40,19 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "before anything else, so a container difference cannot score as detection "
                         f"(default: off; {compare.FORMAT_JPEG} with --compare; 0 = off)")
     p.add_argument("--robustness", action="store_true",
-                   help="also score under each perturbation of the robustness matrix (both classes alike)")
+                   help="also score under each perturbation of the robustness matrix (both classes alike) "
+                        "(default: off)")
     p.add_argument("--invariance", action="store_true",
                    help="score instead under the processing-invariance conditions (resize x0.5 with each "
-                        "filter, JPEG q95/75/50): the share of reals and fakes flagged, side by side")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise perturbations")
-    p.add_argument("--threads", type=int, default=None, help="TFLite interpreter threads")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar on stderr (default: when stderr is a terminal)")
+                        "filter, JPEG q95/75/50): the share of reals and fakes flagged, side by side "
+                        "(default: off)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the noise perturbations (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="TFLite interpreter threads (default: the interpreter's choice)")
+    progress = p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    # Set after construction: Python 3.10's BooleanOptionalAction appends its own "(default: ...)".
+    progress.help = ("progress on stderr: --progress a bar, --no-progress nothing (default: a bar on a "
+                     "terminal, else a plain line every few seconds)")
     g = p.add_argument_group("paper comparison")
     g.add_argument("--compare", action="store_true",
                    help="train the paper's recipes and this project's default on one split of --data, "
-                        "export each, and score them on its held-out test files")
-    g.add_argument("--data", help="with --compare: folder holding real/ and fake/")
+                        "export each, and score them on its held-out test files (default: off)")
+    g.add_argument("--data", help="with --compare: folder holding real/ and fake/ (default: none)")
     g.add_argument("--recipes", nargs="+", choices=sorted(compare.RECIPES), metavar="NAME",
                    default=list(compare.DEFAULT_RECIPES),
                    help=f"recipes from {', '.join(compare.RECIPES)} "
@@ -62,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--patience", type=int, default=compare.PATIENCE,
                    help="epochs without validation-loss gain before stopping (default: %(default)s)")
     g.add_argument("--max-per-class", type=int, default=None,
-                   help="use at most this many files per class (a quick run)")
+                   help="use at most this many files per class (a quick run) (default: all)")
     g.add_argument("--reuse", action="store_true",
-                   help="keep runs under OUT/runs already trained with the same arguments")
+                   help="keep runs under OUT/runs already trained with the same arguments (default: off, "
+                        "train anew)")
     return p
 
 
@@ -80,8 +92,6 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         return
     if args.invariance and args.robustness:
         p.error("Expected --invariance or --robustness, not both.")
-    if not args.model:
-        p.error("Expected --model (or --compare).")
     if not args.split and not (args.real and args.fake):
         p.error("Expected --real and --fake folders, or --split.")
 
@@ -94,11 +104,13 @@ def evaluate(args: argparse.Namespace, command: str) -> dict:
                                   split_items)
 
     format_jpeg = args.jpeg or 0
-    model = load_model(args.model, args.threads)
+    model = load_model(args.model or default_model_path(), args.threads)
     if args.split:
-        items = split_items(Path(args.split), args.subset, args.real, args.fake)
+        if len(args.real or ()) > 1 or len(args.fake or ()) > 1:
+            raise ValueError("Expected one --real and one --fake folder with --split (where its files are now).")
+        items = split_items(Path(args.split), args.subset, *(f[0] if f else None for f in (args.real, args.fake)))
     else:
-        items = folder_items(Path(args.real), Path(args.fake))
+        items = folder_items(args.real, args.fake)
     conditions = INVARIANCE if args.invariance else ROBUSTNESS if args.robustness else (CLEAN,)
     scores = score(model, items, conditions, args.seed, format_jpeg, args.progress)
     model.close()

@@ -41,20 +41,25 @@ class Item:
     """Its path within its class folder: names the image for the perturbations' seed."""
 
 
-def folder_items(real: Path, fake: Path) -> list[Item]:
-    """Every image file under each folder (recursive, as ``deepfake-dct detect`` finds them).
+def folder_items(real, fake) -> list[Item]:
+    """Every image file under each class's folder or folders (recursive, as ``deepfake-dct
+    detect`` finds them). With several folders for a class, each image's key starts with its
+    folder's name, so the per-source table names the folder it came from.
 
     Raises:
       ValueError: a folder is missing or holds no image files.
     """
     items = []
-    for label, folder in ((0, Path(real)), (1, Path(fake))):
-        if not folder.is_dir():
-            raise ValueError(f"Expected a folder of images, got {folder} (not a folder).")
-        paths = list(expand_paths([str(folder)]))
-        if not paths:
-            raise ValueError(f"Expected image files in {folder}, found none.")
-        items += [Item(p, label, p.relative_to(folder).as_posix()) for p in paths]
+    for label, given in ((0, real), (1, fake)):
+        folders = [Path(f) for f in ([given] if isinstance(given, (str, os.PathLike)) else given)]
+        for folder in folders:
+            if not folder.is_dir():
+                raise ValueError(f"Expected a folder of images, got {folder} (not a folder).")
+            paths = list(expand_paths([str(folder)]))
+            if not paths:
+                raise ValueError(f"Expected image files in {folder}, found none.")
+            prefix = f"{folder.name}/" if len(folders) > 1 else ""
+            items += [Item(p, label, prefix + p.relative_to(folder).as_posix()) for p in paths]
     return items
 
 

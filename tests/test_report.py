@@ -44,3 +44,15 @@ def test_invariance_conditions_resize_with_every_filter_and_halve_the_size(face_
     assert all(f"resize x0.5 {f}" in names for f in FILTERS)
     resized = [c for c in INVARIANCE if c.family.startswith("resize-")]
     assert {c.apply(face_like, 0, "k").shape for c in resized} == {(64, 64, 3)}
+
+
+def test_folder_items_several_folders_per_class_name_their_sources(tmp_path, face_like):
+    from PIL import Image
+
+    from deepfake_dct.evaluation.score import folder_items
+
+    for folder in ("ffhq", "photos", "sg2"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(face_like).save(tmp_path / folder / "a.png")
+    items = folder_items([tmp_path / "ffhq", tmp_path / "photos"], tmp_path / "sg2")
+    assert [(source_of(i), i.label) for i in items] == [("ffhq", 0), ("photos", 0), ("(top level)", 1)]
