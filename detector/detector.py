@@ -11,7 +11,7 @@ from typing import Iterable
 
 import numpy as np
 
-from deepfake_dct.detector._interpreter import load_interpreter_class
+from deepfake_dct.detector._interpreter import create_interpreter, load_interpreter_class
 from deepfake_dct.detector.images import (
     DEFAULT_MAX_PIXELS,
     Box,
@@ -118,10 +118,9 @@ class Detector:
         self.spec: ModelSpec = read_spec(model_bytes)
         interpreter_class, self.backend = load_interpreter_class()
         try:
-            self._interpreter = interpreter_class(
-                model_content=model_bytes, num_threads=self.options.num_threads
+            self._interpreter = create_interpreter(
+                interpreter_class, model_content=model_bytes, num_threads=self.options.num_threads
             )
-            self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise ModelFileError(f"The TFLite interpreter cannot load this model ({e}).") from e
         self._lock = threading.Lock()

@@ -121,3 +121,37 @@ def test_detect_after_close_raises_clear_error(face_like):
     detector.close()
     with pytest.raises(ValueError, match="closed"):
         detector.detect(face_like)
+
+
+# --- start-up chatter and the "uncertain" rule -----------------------------------------------------
+
+
+def test_loading_a_model_prints_nothing_on_stderr(tmp_path):
+    code = "from deepfake_dct.detector import Detector\nDetector.from_file().close()\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_native_stderr_filter_drops_only_the_delegate_line(capfd):
+    import os
+
+    from deepfake_dct.detector._interpreter import _without_native_chatter
+
+    with _without_native_chatter():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"ERROR: a real problem\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "ERROR: a real problem\nafter\n"
+
+
+def test_detection_uncertain_within_the_models_margin(detector, face_like):
+    from deepfake_dct.detector import is_uncertain
+
+    result = detector.detect(face_like)
+    recorded = detector.spec.extra.get("uncertain_margin", 0.1)  # the bundled model records none
+    assert result.uncertain_margin == detector.uncertain_margin == recorded
+    assert result.uncertain == is_uncertain(result.p_fake, result.threshold, 0.1)
+    near = Detection("real", 0.45, 0.5)
+    assert near.uncertain and not Detection("real", 0.3, 0.5).uncertain
+    assert not Detection("fake", 0.58, 0.5, uncertain_margin=0.05).uncertain
