@@ -12,7 +12,7 @@ from typing import Sequence
 
 def _detect(args: argparse.Namespace) -> int:
     from deepfake_dct.detector import Detector, DetectorOptions, ImageError, ModelFileError
-    from deepfake_dct.detector.files import expand_paths
+    from deepfake_dct.detector.files import count_files, expand_paths
 
     try:
         detector = Detector.from_file(
@@ -35,13 +35,17 @@ def _detect(args: argparse.Namespace) -> int:
                     print(f"{path}\tERROR\t{e}", flush=True)
                 continue
             if args.json:
-                record = {"path": str(path), "label": result.label,
-                          "p_fake": round(result.p_fake, 6), "threshold": result.threshold}
+                record = {"path": str(path), "label": result.label, "p_fake": round(result.p_fake, 6),
+                          "threshold": result.threshold, "uncertain": result.uncertain}
                 print(json.dumps(record), flush=True)
             else:
-                print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}", flush=True)
+                hedge = "\tuncertain" if result.uncertain else ""
+                print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}{hedge}", flush=True)
     if not seen:
-        print(f"ERROR: Expected image files, found none in {', '.join(args.paths)}.", file=sys.stderr)
+        others = count_files(args.paths)
+        found = ("no files" if not others else "1 file, not an image" if others == 1
+                 else f"{others} files, none of them an image")
+        print(f"ERROR: Expected image files in {', '.join(args.paths)}, found {found}.", file=sys.stderr)
         return 2
     return 1 if failures else 0
 
@@ -116,9 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("detect", help="classify images as real or fake")
     p.add_argument("paths", nargs="+", help="image files, folders (recursive) or glob patterns")
     p.add_argument("--model", help=".tflite model file (default: the bundled model)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per image")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
-    p.add_argument("--threshold", type=float, default=None, help="override the model's threshold")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per image (default: one tab-separated line: path, label, "
+                        "p_fake, and \"uncertain\" when p_fake is near the threshold)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="interpreter threads (default: the interpreter's choice)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="override the model's threshold (default: the one recorded in the model)")
     p.set_defaults(func=_detect)
 
     p = sub.add_parser("train", help="train a model on a folder with real/ and fake/ subfolders")

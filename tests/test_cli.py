@@ -78,7 +78,37 @@ def test_detect_subcommand_does_not_import_tensorflow(image_folder):
 def test_detect_folder_without_images_exits_2_with_message(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["detect", str(tmp_path / "empty")]) == 2
-    assert capsys.readouterr().err == f"ERROR: Expected image files, found none in {tmp_path / 'empty'}.\n"
+    captured = capsys.readouterr()
+    assert captured.err == f"ERROR: Expected image files in {tmp_path / 'empty'}, found no files.\n"
+    assert captured.out == ""
+
+
+def test_detect_folder_of_non_images_exits_2_saying_what_it_found(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "data.csv").write_text("a,b\n")
+    assert main(["detect", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"ERROR: Expected image files in {tmp_path}, found 2 files, none of them an image.\n"
+    assert captured.out == ""
+
+
+def test_detect_folder_finds_a_png_renamed_dat(image_folder, capsys):
+    (image_folder / "a.png").rename(image_folder / "a.dat")
+    assert main(["detect", "--json", str(image_folder)]) == 0
+    assert [json.loads(line)["path"].split("/")[-1] for line in capsys.readouterr().out.splitlines()] == [
+        "a.dat", "b.jpg"]
+
+
+def test_detect_marks_uncertain_near_the_threshold_in_text_and_json(image_folder, detector, capsys):
+    path = image_folder / "a.png"
+    p_fake = detector.detect(path).p_fake
+    near, far = min(p_fake + 0.05, 1.0), (0.0 if p_fake > 0.5 else 1.0)
+    assert main(["detect", "--threshold", str(near), str(path)]) == 0
+    assert capsys.readouterr().out.rstrip("\n").split("\t")[3:] == ["uncertain"]
+    assert main(["detect", "--threshold", str(far), str(path)]) == 0
+    assert len(capsys.readouterr().out.rstrip("\n").split("\t")) == 3
+    assert main(["detect", "--json", "--threshold", str(near), str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["uncertain"] is True
 
 
 def analyze_upsampling(folder, out) -> int:
