@@ -167,7 +167,12 @@ class ImageFolderSource:
 
 class PicameraSource:
     """A Raspberry Pi CSI camera through ``picamera2`` (libcamera cameras are not reachable through
-    ``cv2.VideoCapture``). Its "RGB888" format is laid out [B, G, R] per pixel: OpenCV's order."""
+    ``cv2.VideoCapture``). Its "RGB888" format is laid out [B, G, R] per pixel: OpenCV's order.
+
+    libcamera names formats after the DRM fourcc codes, which order bits in a little-endian word:
+    DRM_FORMAT_RGB888 is "[23:0] R:G:B little endian" (Linux's drm_fourcc.h), bytes B, G, R; picamera2's
+    own ``Helpers.make_image`` (request.py) hands "RGB888" to Pillow as raw mode "BGR". So the frame
+    goes on as it comes; tests/test_webcam_picamera.py proves a red frame reaches the model as red."""
 
     fps = None
     empty_reads = 0
