@@ -31,9 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folder (its model.keras, spec and threshold) (default: the bundled "
                                    "model, as for detect)")
     p.add_argument("--real", nargs="+", metavar="DIR",
-                   help="folder(s) of real images (searched recursively; several: one source each)")
+                   help="folder(s) of real images (searched recursively; several: one source each) "
+                        "(default: none; give --real and --fake, or --split)")
     p.add_argument("--fake", nargs="+", metavar="DIR",
-                   help="folder(s) of fake images (searched recursively; several: one source each)")
+                   help="folder(s) of fake images (searched recursively; several: one source each) "
+                        "(default: none)")
     p.add_argument("--split", help="a run's split.json: score only the files of --subset it lists (under "
                                    "--real/--fake, or the class folders of the data root it records) "
                                    "(default: none)")

@@ -10,7 +10,6 @@ with the reason and left out of every condition, so that all conditions score th
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from deepfake_dct.detector import Detector, ImageError, ModelSpec
 from deepfake_dct.detector.files import expand_paths
 from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
 from deepfake_dct.evaluation.perturb import CLEAN, Condition
+from deepfake_dct.evaluation.progress import progress_bar
 from deepfake_dct.training import rundir
 from deepfake_dct.training.data import LABELS, Split
 
@@ -210,18 +210,14 @@ class Scores:
 def score(model: TFLiteModel | KerasModel, items: Sequence[Item],
           conditions: Sequence[Condition] = (CLEAN,), seed: int = 0, format_jpeg: int = 0,
           progress: bool | None = None, description: str = "scoring") -> Scores:
-    """Scores every image under every condition. ``progress``: a bar on stderr (None: only when
-    stderr is a terminal)."""
-    from tqdm import tqdm
-
+    """Scores every image under every condition. ``progress`` on stderr: True a bar, False none,
+    None a bar on a terminal, else a plain line every few seconds (``evaluation.progress``)."""
     started = time.time()
     conditions = tuple(conditions)
     kept: list[Item] = []
     skipped: dict[str, str] = {}
     chunks: list[np.ndarray] = []
-    disable = None if progress is None else not progress
-    with tqdm(total=len(items), desc=description, unit="img", file=sys.stderr, disable=disable,
-              mininterval=1.0) as bar:
+    with progress_bar(len(items), description, progress) as bar:
         for start in range(0, len(items), CHUNK):
             inputs, chunk_kept = [], []
             for item in items[start : start + CHUNK]:

@@ -14,16 +14,17 @@ import pytest
 from PIL import Image
 from sklearn.metrics import average_precision_score, confusion_matrix, roc_curve
 
-from conftest import smooth_noise
 from deepfake_dct.detector import default_model_path
-from deepfake_dct.evaluation import metrics
-from deepfake_dct.evaluation.cli import main
+from deepfake_dct.evaluation import metrics, progress
+from deepfake_dct.evaluation import score as score_module
+from deepfake_dct.evaluation.cli import build_parser, evaluate, main
 from deepfake_dct.evaluation.perturb import CLEAN, COMBINED, ROBUSTNESS, STRENGTHS, Condition
 from deepfake_dct.evaluation.report import markdown_table
 from deepfake_dct.evaluation.score import (TFLiteModel, folder_items, model_inputs, score, seen_in_training,
                               split_items)
 from deepfake_dct.training import metrics as training_metrics
 from deepfake_dct.training.data import Split, make_split
+from helpers import smooth_noise
 
 SIZE = 128
 PER_CLASS = 3
@@ -280,7 +281,6 @@ def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(da
 @pytest.mark.parametrize("argv, message", [
     (["--compare", "--model", "m.tflite", "--data", "d", "--out", "o"], "without --model"),
     (["--compare", "--data", "d"], "Expected --data and --out"),
-    (["--real", "r", "--fake", "f"], "Expected --model"),
     (["--model", "m.tflite", "--real", "r"], "Expected --real and --fake"),
     (["--model", "m.tflite", "--split", "s.json", "--jpeg", "101"], "Expected --jpeg in 0..100"),
 ])
@@ -288,6 +288,40 @@ def test_evaluate_cli_bad_arguments_exit_2_with_message(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_evaluate_without_model_scores_with_the_bundled_model_as_detect_does(data, capsys):
+    args = build_parser().parse_args(["--real", str(data / "real"), "--fake", str(data / "fake"),
+                                      "--no-progress"])
+    report = evaluate(args, "deepfake-dct evaluate")
+    assert report["model"]["path"] == str(default_model_path())
+    assert report["data"]["scored"] == {"real": PER_CLASS, "fake": PER_CLASS}
+    assert f"model: {default_model_path()}" in capsys.readouterr().out
+
+
+def test_evaluate_help_shows_every_default():
+    for action in build_parser()._actions:
+        if action.option_strings and action.dest != "help":
+            assert "(default: " in action.help, action.dest
+
+
+def test_score_off_a_terminal_prints_plain_progress_lines(data, bundled, monkeypatch, capsys):
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(score_module, "CHUNK", 2)
+    items = folder_items(data / "real", data / "fake")  # 7 files: 3 + 1 unreadable real, 3 fake
+
+    score(bundled, items, description="scoring")  # progress=None; capsys's stderr is no terminal
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("scoring: 2/7 images (29%), ") and lines[0].endswith(" s left")
+    assert lines[-1].startswith("scoring: 7/7 images (100%), ") and len(lines) == 4
+    score(bundled, items, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_score_short_work_off_a_terminal_prints_no_progress(data, bundled, capsys):
+    score(bundled, folder_items(data / "real", data / "fake"))
+    assert capsys.readouterr().err == ""
 
 
 def test_evaluate_bad_model_file_exits_2_with_error(data, tmp_path, capsys):
