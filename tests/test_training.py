@@ -87,14 +87,18 @@ def test_cli_unusable_option_is_one_error_line_and_exit_2(synthetic_data, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
-def test_cli_data_without_a_class_folder_is_one_error_line_and_exit_2(tmp_path, capsys):
-    pytest.importorskip("tensorflow")
+def test_cli_data_without_a_class_folder_is_one_error_line_and_exit_2_before_tensorflow(tmp_path):
     (tmp_path / "data" / "real").mkdir(parents=True)
     (tmp_path / "data" / "real" / "a.png").write_bytes(b"x")
-    assert main(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")]) == 2
-    err = capsys.readouterr().err.splitlines()
+    code = ("import sys\nfrom deepfake_dct.cli import main\n"
+            f"rc = main(['train', {str(tmp_path / 'data')!r}, '--out', {str(tmp_path / 'run')!r}])\n"
+            "print(rc, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["2", "False"]  # refused before TensorFlow loads: at once
     fake = tmp_path / "data" / "fake"
-    assert err == [f"ERROR: Expected a folder {fake} (the data root needs real/ and fake/)."]
+    expected = f"ERROR: Expected a folder {fake} (the data root needs real/ and fake/)."
+    assert result.stderr.splitlines() == [expected]
+    assert not (tmp_path / "run").exists()
 
 
 def test_cli_architecture_names_match_the_models_module():

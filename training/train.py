@@ -131,17 +131,19 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     Raises:
       ValueError: the data cannot be split as asked (a missing or empty class folder, too few images).
     """
+    started = time.time()
+    data, out = Path(data), Path(out)
+    # The data first, before TensorFlow loads and anything is written: a folder without real/ or
+    # fake/ is refused at once, and leaves no output folder behind.
+    split = make_split(data, options.split, options.seed, options.max_per_class)
+
     import keras
 
     from deepfake_dct.training.models import ENSEMBLES, make_average_ensemble
     from deepfake_dct.training.pipeline import SkipLog, make_crop_dataset, make_dataset
 
-    started = time.time()
-    data, out = Path(data), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(options.seed)
-
-    split = make_split(data, options.split, options.seed, options.max_per_class)
     atomic_write_json(out / rundir.SPLIT, split.to_json())
     counts = {s: len(split.files[s]) for s in split.files}
     print(f"split: {counts} (written to {out / rundir.SPLIT})", flush=True)
