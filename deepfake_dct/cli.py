@@ -64,8 +64,14 @@ def _train(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
-    from deepfake_dct.export.convert import main as export_main
+    from deepfake_dct.export.quiet import held_output
 
+    try:
+        with held_output():  # TensorFlow's import banner (shown if the import fails)
+            from deepfake_dct.export.convert import main as export_main
+    except ImportError as e:
+        print(f"ERROR: export needs TensorFlow: pip install 'deepfake-dct[train]' ({e}).", file=sys.stderr)
+        return 2
     return export_main(args)
 
 

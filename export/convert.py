@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from deepfake_dct.detector.detector import Detector
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, ModelSpec
 from deepfake_dct.export.options import VARIANTS, ExportOptions, options_from_args
+from deepfake_dct.export.quiet import held_output
 from deepfake_dct.training import metrics, rundir
 from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, image_inputs
 
@@ -144,14 +146,16 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
 
     run = Path(run)
     out = Path(out) if out else run / "export"
-    out.mkdir(parents=True, exist_ok=True)
     model = keras.models.load_model(run / rundir.MODEL, compile=False, safe_mode=True)
     spec = rundir.load_spec(run)
     split = Split.load(run / rundir.SPLIT, options.data_root)
+    out.mkdir(parents=True, exist_ok=True)  # only once the run is known to be usable
     inputs, labels = held_out_examples(split, spec)
-    keras_scores = score_keras(model, inputs, spec)
+    with held_output():
+        keras_scores = score_keras(model, inputs, spec)
     keras_metrics = metrics.summary(labels, keras_scores, spec.threshold)
-    report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics, "variants": {}}
+    report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics,
+              "max_accuracy_drop_pp": options.max_accuracy_drop, "variants": {}}
     card = options.card()
     for variant in options.variants:
         started = time.time()
@@ -159,7 +163,8 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
         if variant == "int8":
             representative = representative_dataset(split, spec, model, options.representative)
         variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, **card, "variant": variant}})
-        tflite = embed_spec(convert(model, variant, representative), variant_spec)
+        with held_output():  # the converter's chatter, shown only if it fails
+            tflite = embed_spec(convert(model, variant, representative), variant_spec)
         scores = score_tflite(tflite, inputs)
         tflite_metrics = metrics.summary(labels, scores, spec.threshold)
         drop_pp = 100.0 * abs(tflite_metrics["accuracy"] - keras_metrics["accuracy"])
@@ -188,12 +193,30 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
     return report
 
 
+def refusal_advice(report: dict) -> str:
+    """What to do when the parity gate refused variants: a larger held-out split, or the explicit
+    limit (the one used is recorded in export_report.json)."""
+    refused = {name: v for name, v in report["variants"].items() if not v["passed"]}
+    worst = max(v["accuracy_difference_pp"] for v in refused.values())
+    n = report["held_out_n"]
+    return (
+        f"Not written: {', '.join(refused)} (held-out accuracy moved up to {worst:.2f} pp from Keras, "
+        f"limit {report['max_accuracy_drop_pp']} pp). On {n} held-out images one image is "
+        f"{100 / max(n, 1):.2f} pp: "
+        f"train on more images so that the held-out split grows, or accept the difference with "
+        f"--max-accuracy-drop {math.ceil(worst * 10 - 1e-9) / 10:.1f} (recorded in export_report.json)."
+    )
+
+
 def main(args: argparse.Namespace) -> int:
-    """``deepfake-dct export``: 0 when every variant passed, 1 when any was refused, 2 (one
-    "ERROR: ..." line) when an option or the run cannot be used."""
+    """``deepfake-dct export``: 0 when every variant passed, 1 when any was refused (saying what to
+    do), 2 (one "ERROR: ..." line) when an option or the run cannot be used."""
     try:
         report = export(Path(args.run), Path(args.out) if args.out else None, options_from_args(args))
     except (OSError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 2
-    return 0 if all(v["passed"] for v in report["variants"].values()) else 1
+    if all(v["passed"] for v in report["variants"].values()):
+        return 0
+    print(refusal_advice(report), file=sys.stderr)
+    return 1

@@ -88,7 +88,8 @@ def test_detect_folder_of_non_images_exits_2_saying_what_it_found(tmp_path, caps
     (tmp_path / "data.csv").write_text("a,b\n")
     assert main(["detect", str(tmp_path)]) == 2
     captured = capsys.readouterr()
-    assert captured.err == f"ERROR: Expected image files in {tmp_path}, found 2 files, none of them an image.\n"
+    expected = f"ERROR: Expected image files in {tmp_path}, found 2 files, none of them an image.\n"
+    assert captured.err == expected
     assert captured.out == ""
 
 

@@ -73,13 +73,48 @@ def test_cli_unusable_option_or_missing_run_is_one_error_line_and_exit_2(tmp_pat
     assert main(["export", str(tmp_path / "no_run")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("ERROR: ") and "no_run" in err[0]
+    assert not (tmp_path / "no_run").exists()  # no export folder made for a run that is not there
+
+
+def test_cli_without_tensorflow_is_one_error_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "deepfake_dct.export.convert", None)  # import -> ImportError
+    assert main(["export", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("ERROR: export needs TensorFlow: pip install")
+
+
+def test_held_output_drops_chatter_on_success_and_shows_it_all_on_failure(capfd):
+    import os
+    import warnings
+
+    from deepfake_dct.export.quiet import held_output
+
+    with held_output():
+        os.write(1, b"TensorSpec dump\n")
+        os.write(2, b"I0000 absl note\n")
+        print("Saved artifact at ...")
+        warnings.warn("structure of inputs")
+    assert capfd.readouterr() == ("", "")
+
+    with pytest.raises(RuntimeError, match="conversion failed"):
+        with held_output():
+            os.write(2, b"error: op not supported\n")
+            print("python said")
+            raise RuntimeError("conversion failed")
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == "error: op not supported\npython said\n"
 
 
 # --- converting the tiny run -------------------------------------------------------------------------
 
-def test_export_int8_and_float_then_runtime_scores_held_out_at_least_90_percent(trained_run, tmp_path):
+def test_export_int8_and_float_then_runtime_scores_held_out_at_least_90_percent(
+    trained_run, tmp_path, capfd
+):
     out = tmp_path / "export"
     assert main(["export", str(trained_run), "--out", str(out), "--variants", "float32", "int8"]) == 0
+    printed = capfd.readouterr()  # one line per variant; no TensorSpec dumps, warnings or notes
+    assert [line.split()[0] for line in printed.out.splitlines()] == ["float32", "int8"]
+    assert printed.err == ""
     report = json.loads((out / "export_report.json").read_text())
     assert set(report["variants"]) == {"float32", "int8"}
     assert report["variants"]["int8"]["passed"] and report["variants"]["int8"]["accuracy_difference_pp"] <= 0.5
@@ -117,6 +152,12 @@ def test_export_refuses_variant_over_accuracy_limit(trained_run, tmp_path, capsy
                  "--max-accuracy-drop", "-1"])
     assert code == 1
     assert not (out / "model_int8.tflite").exists()
-    assert "FAILED" in capsys.readouterr().out
-    refused = json.loads((out / "export_report.json").read_text())["variants"]["int8"]
+    printed = capsys.readouterr()
+    assert "FAILED" in printed.out
+    advice = printed.err.splitlines()  # says what to do: more held-out images, or the recorded override
+    assert len(advice) == 1 and advice[0].startswith("Not written: int8 ")
+    assert "train on more images" in advice[0] and "--max-accuracy-drop 0.0" in advice[0]
+    report = json.loads((out / "export_report.json").read_text())
+    assert report["max_accuracy_drop_pp"] == -1
+    refused = report["variants"]["int8"]
     assert refused["passed"] is False and refused["file"] is None
