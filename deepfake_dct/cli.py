@@ -13,6 +13,7 @@ from typing import Sequence
 def _detect(args: argparse.Namespace) -> int:
     from deepfake_dct.detector import Detector, DetectorOptions, ImageError, ModelFileError
     from deepfake_dct.detector.files import count_files, expand_paths
+    from deepfake_dct.detector.records import detection_record, error_record
 
     try:
         detector = Detector.from_file(
@@ -30,14 +31,12 @@ def _detect(args: argparse.Namespace) -> int:
             except ImageError as e:
                 failures += 1
                 if args.json:
-                    print(json.dumps({"path": str(path), "error": str(e)}), flush=True)
+                    print(json.dumps(error_record(path, e, detector.model_name)), flush=True)
                 else:
                     print(f"{path}\tERROR\t{e}", flush=True)
                 continue
             if args.json:
-                record = {"path": str(path), "label": result.label, "p_fake": round(result.p_fake, 6),
-                          "threshold": result.threshold, "uncertain": result.uncertain}
-                print(json.dumps(record), flush=True)
+                print(json.dumps(detection_record(path, result, detector.model_name)), flush=True)
             else:
                 hedge = "\tuncertain" if result.uncertain else ""
                 print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}{hedge}", flush=True)
