@@ -1,9 +1,10 @@
-"""``deepfake-dct app [--port N] [--model FILE] [--address HOST]``: starts the Streamlit uploader.
+"""``deepfake-dct app [--port N] [--model FILE] [--address HOST] [--allow-model-upload]``: starts the
+Streamlit uploader.
 
 Runs ``python -m streamlit run apps/streamlit_app.py`` with this interpreter, headless (Streamlit
 prints the address to open instead of asking questions on first start), without Streamlit's usage
 statistics or its developer toolbar, and listening on localhost only unless ``--address`` says
-otherwise.
+otherwise. Visitors may upload a model of their own only with ``--allow-model-upload``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help=".tflite model file (default: the bundled model)")
     parser.add_argument("--address", default="localhost",
                         help="address to listen on (default: localhost; 0.0.0.0 serves your network)")
+    parser.add_argument("--allow-model-upload", action="store_true",
+                        help="let visitors upload their own .tflite, which the server then parses "
+                             "(default: off: the server runs its startup model only)")
     return parser
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
-    """The command line that serves the app; the app reads --model after the ``--``."""
+    """The command line that serves the app; the app reads --model and --allow-model-upload after
+    the ``--``."""
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.headless", "true",
@@ -40,9 +45,10 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     ]
     if args.port is not None:
         command += ["--server.port", str(args.port)]
-    if args.model:
-        command += ["--", "--model", str(Path(args.model).resolve())]
-    return command
+    app_args = ["--model", str(Path(args.model).resolve())] if args.model else []
+    if args.allow_model_upload:
+        app_args.append("--allow-model-upload")
+    return command + ["--", *app_args] if app_args else command
 
 
 def server_environment() -> dict[str, str]:

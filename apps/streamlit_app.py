@@ -28,16 +28,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError, verdict
+from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError, is_uncertain, verdict
 from deepfake_dct.detector.features import log_dct
 from deepfake_dct.detector.layer_table import layer_table
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 #: What the uploader accepts (files are decoded by content, whatever the extension says).
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
-#: A p_fake closer than this to the threshold is shown as "uncertain": a display choice, so that a
-#: reader does not take 0.49 and 0.51 as opposite certainties.
-UNCERTAIN_MARGIN = 0.1
 #: The departure picture maps z-scores from -DEPARTURE_RANGE to +DEPARTURE_RANGE.
 DEPARTURE_RANGE = 3.0
 #: Colour stops, RGB: the spectrum (dark = weak, light = strong; the "magma" palette) ...
@@ -114,10 +111,6 @@ def analyse(detector: Detector, data: bytes) -> Analysis:
     )
 
 
-def is_uncertain(p_fake: float, threshold: float) -> bool:
-    return abs(p_fake - threshold) < UNCERTAIN_MARGIN
-
-
 def sample_images() -> list[ImageFile]:
     """The bundled sample faces; each file name starts with its true class."""
     return [
@@ -170,11 +163,12 @@ def departure_picture(z_scores: np.ndarray) -> np.ndarray:
     return colour_map(z_scores.mean(axis=-1), -DEPARTURE_RANGE, DEPARTURE_RANGE, DEPARTURE_COLOURS)
 
 
-def meter_html(p_fake: float, threshold: float) -> str:
-    """A bar from 0 (real) to 1 (fake): green, an amber "uncertain" band around the threshold, red;
-    a line at the threshold and a marker at p_fake."""
-    low = 100 * max(threshold - UNCERTAIN_MARGIN, 0.0)
-    high = 100 * min(threshold + UNCERTAIN_MARGIN, 1.0)
+def meter_html(p_fake: float, threshold: float, margin: float) -> str:
+    """A bar from 0 (real) to 1 (fake): green, an amber "uncertain" band of ``margin`` either side of
+    the threshold (the runtime's :func:`is_uncertain`), red; a line at the threshold and a marker at
+    p_fake. Numbers read as in the text beside it: three decimals."""
+    low = 100 * max(threshold - margin, 0.0)
+    high = 100 * min(threshold + margin, 1.0)
     t, p = 100 * threshold, 100 * p_fake
     bands = (f"#2e7d32 0%, #2e7d32 {low:.1f}%, #f9a825 {low:.1f}%, #f9a825 {high:.1f}%, "
              f"#c62828 {high:.1f}%, #c62828 100%")
@@ -188,7 +182,7 @@ def meter_html(p_fake: float, threshold: float) -> str:
         f'top:-4px;width:14px;height:22px;border-radius:4px;background:#fff;border:3px solid #222">'
         f'</div></div>'
         f'<div style="display:flex;justify-content:space-between;font-size:0.8em">'
-        f'<span>0 &middot; real</span><span>threshold {threshold:.2f}</span><span>fake &middot; 1</span>'
+        f'<span>0 &middot; real</span><span>threshold {threshold:.3f}</span><span>fake &middot; 1</span>'
         f'</div>'
     )
 
@@ -196,8 +190,9 @@ def meter_html(p_fake: float, threshold: float) -> str:
 # --- The page, top to bottom --------------------------------------------------------------------------
 
 
-def model_ui(startup_model: str | None) -> tuple[str, Detector]:
-    """Sidebar: the model in use, the startup one or the user's upload, and its card.
+def model_ui(startup_model: str | None, allow_upload: bool = False) -> tuple[str, Detector]:
+    """Sidebar: the model in use, the startup one or (only where the server was started with
+    ``--allow-model-upload``) the user's upload, and its card.
 
     Returns (a key naming the model within this session, the detector)."""
     try:
@@ -207,11 +202,18 @@ def model_ui(startup_model: str | None) -> tuple[str, Detector]:
         st.stop()
     state = st.session_state
     state.setdefault("model", ("startup", startup))
-    upload = st.sidebar.file_uploader(
-        "Use your own model", type=["tflite"], key="model_file",
-        help="A .tflite file written by `deepfake-dct export`. It is read in memory, used by this "
-             "session only, and not kept.",
-    )
+    upload = None
+    if allow_upload:
+        upload = st.sidebar.file_uploader(
+            "Use your own model", type=["tflite"], key="model_file",
+            help="A .tflite file written by `deepfake-dct export`. It is read in memory, used by this "
+                 "session only, and not kept.",
+        )
+        st.sidebar.caption("Model upload is on (`--allow-model-upload`): anyone who can open this page "
+                           "can have the server parse a .tflite file.")
+    else:
+        st.sidebar.caption("Model upload is off: this server runs its own model only. To try yours, "
+                           "start the app with `deepfake-dct app --allow-model-upload`.")
     if upload is None:
         state["model"] = ("startup", startup)
     elif upload.file_id not in (state["model"][0], state.get("refused_model")):
@@ -290,10 +292,12 @@ def images_ui() -> list[ImageFile]:
 
 
 def result_ui(
-    index: int, image: ImageFile, result: Analysis | str, threshold: float, policy: InputPolicy
+    index: int, image: ImageFile, result: Analysis | str, threshold: float, policy: InputPolicy,
+    margin: float,
 ) -> dict:
-    """One image: its verdict with a meter, the model's input, its spectrum and its departure from
-    the mean spectrum. Returns the image's row of the results table."""
+    """One image: its verdict with a meter (``margin``: the model's "uncertain" band), the model's
+    input, its spectrum and its departure from the mean spectrum. Returns the image's row of the
+    results table."""
     row = {"file": image.name, "verdict": "error", "p_fake": None, "threshold": threshold,
            "uncertain": None, "time_ms": None, "known_answer": image.truth, "message": ""}
     with st.container(border=True, key=f"result-{index}"):
@@ -302,17 +306,17 @@ def result_ui(
             st.error(f"Cannot classify {image.name}: {result}")
             return {**row, "message": result}
         label = verdict(result.p_fake, threshold)
-        uncertain = is_uncertain(result.p_fake, threshold)
+        uncertain = is_uncertain(result.p_fake, threshold, margin)
         columns = st.columns([1.3, 1, 1, 1])
         with columns[0]:
             colour = "orange" if uncertain else {"real": "green", "fake": "red"}[label]
             hedge = " &nbsp;*uncertain: close to the threshold*" if uncertain else ""
             st.markdown(f"### :{colour}[{label.capitalize()}]{hedge}")
-            st.markdown(meter_html(result.p_fake, threshold), unsafe_allow_html=True)
+            st.markdown(meter_html(result.p_fake, threshold, margin), unsafe_allow_html=True)
             st.caption(
                 f"p_fake = **{result.p_fake:.3f}**, the model's estimate that the image is generated "
                 f"(0 = surely real, 1 = surely fake). At or above the threshold, {threshold:.3f}, it "
-                f"says Fake; within {UNCERTAIN_MARGIN} of it, treat the verdict as uncertain. "
+                f"says Fake; within {margin:g} of it, treat the verdict as uncertain. "
                 f"Took {1000 * result.seconds:.0f} ms."
             )
             if image.truth:
@@ -339,12 +343,24 @@ def result_ui(
             "time_ms": round(1000 * result.seconds, 1)}
 
 
+#: Results-table columns that are often empty, and what they hold when they are not.
+OPTIONAL_COLUMNS = {
+    "known_answer": "the true class of a bundled sample face",
+    "message": "why a file could not be classified",
+}
+
+
 def table_ui(rows: list[dict]) -> None:
-    """The results of all images, and the same as CSV."""
+    """The results of all images, and the same as CSV. A column of OPTIONAL_COLUMNS is shown only
+    when some row fills it, and is then explained under the table."""
     table = pd.DataFrame(rows)
+    empty = [name for name in OPTIONAL_COLUMNS if not table[name].astype(bool).any()]
+    table = table.drop(columns=empty)
     with st.container(key="results"):
         st.subheader("All results")
         st.dataframe(table, hide_index=True)
+        shown = [f"`{name}`: {text}" for name, text in OPTIONAL_COLUMNS.items() if name in table]
+        st.caption("; ".join(["`uncertain`: p_fake is near the threshold", *shown]) + ".")
         st.download_button("Download as CSV", table.to_csv(index=False), file_name="deepfake-dct.csv",
                            mime="text/csv")
 
@@ -389,6 +405,8 @@ def how_it_works_ui(detector: Detector) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="streamlit_app.py", allow_abbrev=False)
     parser.add_argument("--model", default=None, help=".tflite model file (default: the bundled model)")
+    parser.add_argument("--allow-model-upload", action="store_true",
+                        help="let visitors upload their own .tflite (default: off)")
     return parser.parse_known_args(argv)[0]
 
 
@@ -399,13 +417,14 @@ def main() -> None:
         "Upload face images and a small network reads their frequency spectrum, as in Frank et al., "
         "*Leveraging Frequency Analysis for Deep Fake Image Recognition* (ICML 2020)."
     )
-    model_key, detector = model_ui(parse_args(sys.argv[1:]).model)
+    args = parse_args(sys.argv[1:])
+    model_key, detector = model_ui(args.model, args.allow_model_upload)
     threshold = threshold_ui(model_key, detector)
     images = images_ui()
     if not images:
         st.info("Upload images, or switch on the sample faces, to see a verdict.")
     results = analyses_for(detector, model_key, images)
-    rows = [result_ui(i, image, result, threshold, detector.spec.policy)
+    rows = [result_ui(i, image, result, threshold, detector.spec.policy, detector.uncertain_margin)
             for i, (image, result) in enumerate(zip(images, results))]
     if len(rows) > 1:
         table_ui(rows)

@@ -179,10 +179,12 @@ def test_app_threshold_slider_moved_to_zero_every_image_fake():
     assert {row["verdict"] for row in _table(at).values()} == {"fake"}
 
 
-def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector):
+def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["streamlit_app.py", "--allow-model-upload"])
     custom = Detector.from_file(test_model)
     files = [_sample("real_r41.png"), _sample("fake_f160.jpg")]
     at = _start()
+    assert "Model upload is on" in " ".join(c.value for c in at.sidebar.caption)
 
     _upload(at, [(test_model.name, test_model.read_bytes())], uploader="model_file")
     _upload(at, files)
@@ -200,7 +202,8 @@ def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector):
         assert table[name]["verdict"] == expected.label
 
 
-def test_app_unusable_model_uploaded_refused_and_previous_model_kept(test_model):
+def test_app_unusable_model_uploaded_refused_and_previous_model_kept(test_model, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["streamlit_app.py", "--allow-model-upload"])
     at = _start()
     _upload(at, [(test_model.name, test_model.read_bytes())], uploader="model_file")
 
@@ -210,6 +213,33 @@ def test_app_unusable_model_uploaded_refused_and_previous_model_kept(test_model)
     assert len(errors) == 1 and errors[0].startswith("broken.tflite cannot be used: ")
     assert errors[0].endswith(f"Still using {test_model.name}.")
     assert any(test_model.name in m.value for m in at.sidebar.markdown)
+
+
+def test_app_model_upload_is_off_by_default_and_the_sidebar_says_so():
+    at = _start()
+
+    assert not [u for u in at.get("file_uploader") if u.key == "model_file"]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Model upload is off" in captions and "--allow-model-upload" in captions
+
+
+def test_app_results_table_drops_empty_columns_and_explains_the_rest(detector):
+    at = _upload(_start(), [_sample("real_r41.png"), _sample("fake_f160.jpg")])
+    table = next(iter(_table(at).values()))
+    assert "known_answer" not in table and "message" not in table  # uploads: nothing to put there
+    assert "`uncertain`" in at.container("results").caption[0].value
+
+    at = _upload(at, [_sample("real_r41.png"), ("notes.png", b"not an image")])
+    table = _table(at)
+    assert table["notes.png"]["message"] and "known_answer" not in table["notes.png"]
+    assert "`message`: why a file could not be classified" in at.container("results").caption[0].value
+
+
+def test_app_meter_shows_the_threshold_with_the_texts_precision():
+    from deepfake_dct.apps.streamlit_app import meter_html
+
+    html = meter_html(0.7, 0.502, 0.1)
+    assert "threshold 0.502</span>" in html and "threshold 0.50<" not in html
 
 
 def test_app_started_with_model_argument_uses_that_model(test_model, monkeypatch):
@@ -255,6 +285,15 @@ def test_launch_command_headless_with_port_and_model_after_double_dash():
     assert pairs["--server.headless"] == "true" and pairs["--server.port"] == "9123"
     assert pairs["--server.address"] == "localhost"
     assert command[command.index("--"):] == ["--", "--model", str(Path("m.tflite").resolve())]
+    assert "--allow-model-upload" not in command
+
+
+def test_launch_allow_model_upload_is_passed_to_the_app():
+    from deepfake_dct.apps.launch import build_parser, streamlit_command
+
+    command = streamlit_command(build_parser().parse_args(["--allow-model-upload"]))
+
+    assert command[command.index("--"):] == ["--", "--allow-model-upload"]
 
 
 def test_launch_unusable_model_exits_2_with_one_line_message(tmp_path, capsys):
