@@ -106,6 +106,12 @@ def _run_dataset(argv: Sequence[str]) -> int:
     return dataset_main(list(argv))
 
 
+def _run_batch(argv: Sequence[str]) -> int:
+    from deepfake_dct.apps.batch.cli import main as batch_main
+
+    return batch_main(list(argv))
+
+
 #: Subcommands that own their whole argument list (their --help is their own).
 DELEGATED = {
     "dataset": _run_dataset,
@@ -113,6 +119,7 @@ DELEGATED = {
     "webcam": _run_webcam,
     "evaluate": _run_evaluate,
     "analyze": _run_analyze,
+    "batch": _run_batch,
 }
 
 
@@ -147,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("evaluate", help="score a model, robustness matrix, paper comparison (see --help)")
     sub.add_parser("analyze", help="spectra, upsampling artifacts, architecture (see --help)")
     sub.add_parser("dataset", help="assemble a training folder from public sources (see --help)")
+    sub.add_parser("batch", help="score many images on Apache Beam, sharded output (see --help)")
     return parser
 
 
