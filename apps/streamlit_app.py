@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError, is_uncertain, verdict
 from deepfake_dct.detector.features import log_dct
@@ -75,6 +76,9 @@ class Analysis:
     departure: np.ndarray | None
     """(H, W, 3) float32 normalised log-DCT (z-scores against the training set's mean spectrum),
     None for a model that does not read the spectrum."""
+    evidence: np.ndarray
+    """The image (shrunk for display only) with each crop the model read outlined and tinted by its
+    own p_fake: where the evidence is."""
 
 
 # --- Model and image handling ---------------------------------------------------------------------
@@ -108,6 +112,7 @@ def analyse(detector: Detector, data: bytes) -> Analysis:
         model_input=analysis.crops[shown],
         spectrum=spectrum,
         departure=None if departure is None else departure[shown],
+        evidence=evidence_picture(analysis.rgb, analysis.detection.crops),
     )
 
 
@@ -141,12 +146,17 @@ def analyses_for(detector: Detector, model_key: str, images: list[ImageFile]) ->
 # --- Pictures ---------------------------------------------------------------------------------------
 
 
+def colours_of(values: np.ndarray, low: float, high: float, colours) -> np.ndarray:
+    """Floats of any shape -> float RGB of shape (..., 3): low..high spread evenly over the stops."""
+    t = np.clip((np.asarray(values, dtype=np.float64) - low) / max(high - low, 1e-6), 0.0, 1.0)
+    stops = np.linspace(0.0, 1.0, len(colours))
+    return np.stack([np.interp(t, stops, [c[k] for c in colours]) for k in range(3)], axis=-1)
+
+
 def colour_map(values: np.ndarray, low: float, high: float, colours) -> np.ndarray:
     """(H, W) floats -> (H*s, W*s, 3) uint8 RGB: low..high spread evenly over the colour stops, each
     value enlarged to an s x s square (s = PICTURE_SCALE)."""
-    t = np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)
-    stops = np.linspace(0.0, 1.0, len(colours))
-    rgb = np.stack([np.interp(t, stops, [c[k] for c in colours]) for k in range(3)], axis=-1)
+    rgb = colours_of(values, low, high, colours)
     big = np.repeat(np.repeat(rgb, PICTURE_SCALE, axis=0), PICTURE_SCALE, axis=1)
     return np.rint(big).astype(np.uint8)
 
@@ -161,6 +171,30 @@ def spectrum_picture(spectrum: np.ndarray) -> np.ndarray:
 def departure_picture(z_scores: np.ndarray) -> np.ndarray:
     """The z-scores averaged over R, G and B, on a fixed scale so that pictures compare."""
     return colour_map(z_scores.mean(axis=-1), -DEPARTURE_RANGE, DEPARTURE_RANGE, DEPARTURE_COLOURS)
+
+
+#: The evidence map is drawn at most this many pixels on its longer side (display only).
+EVIDENCE_SIDE = 640
+#: Tint of a crop by its p_fake: 0 green, 0.5 amber, 1 red (RGB).
+EVIDENCE_COLOURS = ((26, 152, 80), (254, 224, 139), (215, 48, 39))
+
+
+def evidence_picture(rgb: np.ndarray, crops) -> np.ndarray:
+    """The decoded image with each crop's box tinted (40%) and outlined in its p_fake's colour."""
+    scale = min(1.0, EVIDENCE_SIDE / max(rgb.shape[:2]))
+    picture = Image.fromarray(rgb)
+    if scale < 1.0:
+        picture = picture.resize((round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                                 Image.Resampling.BOX)
+    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for crop in crops:
+        colour = tuple(int(round(c)) for c in colours_of(crop.p_fake, 0.0, 1.0, EVIDENCE_COLOURS))
+        box = [round(crop.box.left * scale), round(crop.box.top * scale),
+               round((crop.box.left + crop.box.width) * scale) - 1,
+               round((crop.box.top + crop.box.height) * scale) - 1]
+        draw.rectangle(box, fill=(*colour, 100), outline=(*colour, 255), width=2)
+    return np.asarray(Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB"))
 
 
 def meter_html(p_fake: float, threshold: float, margin: float) -> str:
@@ -339,6 +373,12 @@ def result_ui(
                         "or lines, mostly bottom right: GAN upsampling can leave one. At this size it "
                         "is faint, and one image's map is noisy.",
             )
+        if result.crop_count > 1:
+            st.image(result.evidence, output_format="PNG",
+                     caption=f"Where the evidence is: the {result.crop_count} crops the model read, each "
+                             "tinted by its own p_fake (green 0 = real, amber 0.5, red 1 = fake). The "
+                             "verdict averages their logits; one red region in a green photo can be a "
+                             "pasted face or a generated background.")
     return {**row, "verdict": label, "p_fake": round(result.p_fake, 4), "uncertain": uncertain,
             "time_ms": round(1000 * result.seconds, 1)}
 

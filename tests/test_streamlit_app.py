@@ -346,3 +346,24 @@ def test_app_threshold_near_p_fake_verdict_marked_uncertain(detector):
 
     verdict = at.container("result-0").markdown[0].value
     assert ("Real" if threshold > p_fake else "Fake") in verdict and "uncertain" in verdict
+
+
+def test_evidence_picture_tints_each_crop_by_its_own_score():
+    from deepfake_dct.apps.streamlit_app import evidence_picture
+    from deepfake_dct.detector import Box, CropScore
+
+    rgb = np.full((256, 512, 3), 128, np.uint8)
+    crops = (CropScore(Box(0, 0, 128, 128), 0.0), CropScore(Box(128, 384, 128, 128), 1.0))
+    picture = evidence_picture(rgb, crops)
+    assert picture.shape == (256, 512, 3)
+    green, red = picture[64, 64].astype(int), picture[192, 448].astype(int)
+    assert green[1] > green[0] and red[0] > red[1]  # green where real, red where fake
+    np.testing.assert_array_equal(picture[64, 256], [128, 128, 128])  # no crop there: untouched
+
+
+def test_evidence_picture_of_a_large_image_is_shrunk_for_display_only():
+    from deepfake_dct.apps.streamlit_app import EVIDENCE_SIDE, evidence_picture
+    from deepfake_dct.detector import Box, CropScore
+
+    picture = evidence_picture(np.zeros((1024, 2048, 3), np.uint8), (CropScore(Box(0, 0, 128, 128), 0.5),))
+    assert max(picture.shape[:2]) == EVIDENCE_SIDE
