@@ -13,7 +13,7 @@ from typing import Sequence
 def _detect(args: argparse.Namespace) -> int:
     from deepfake_dct.detector import Detector, DetectorOptions, ImageError, ModelFileError
     from deepfake_dct.detector.files import count_files, expand_paths
-    from deepfake_dct.detector.records import detection_record, error_record
+    from deepfake_dct.detector.records import crop_records, detection_record, error_record
 
     try:
         detector = Detector.from_file(
@@ -36,10 +36,18 @@ def _detect(args: argparse.Namespace) -> int:
                     print(f"{path}\tERROR\t{e}", flush=True)
                 continue
             if args.json:
-                print(json.dumps(detection_record(path, result, detector.model_name)), flush=True)
+                record = detection_record(path, result, detector.model_name)
+                if args.explain:
+                    record["crops"] = crop_records(result)
+                print(json.dumps(record), flush=True)
             else:
                 hedge = "\tuncertain" if result.uncertain else ""
                 print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}{hedge}", flush=True)
+                if args.explain:
+                    for c in result.crops:
+                        box = c.box
+                        print(f"  crop top={box.top} left={box.left} {box.width}x{box.height}"
+                              f"\tp_fake={c.p_fake:.4f}", flush=True)
     if not seen:
         others = count_files(args.paths)
         found = ("no files" if not others else "1 file, not an image" if others == 1
@@ -135,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per image (default: one tab-separated line: path, label, "
                         "p_fake, and \"uncertain\" when p_fake is near the threshold)")
+    p.add_argument("--explain", action="store_true",
+                   help="also give each crop the model read: its box and its own p_fake (default: off)")
     p.add_argument("--threads", type=int, default=None,
                    help="interpreter threads (default: the interpreter's choice)")
     p.add_argument("--threshold", type=float, default=None,

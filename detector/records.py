@@ -19,6 +19,12 @@ def detection_record(path: str | os.PathLike, detection: Detection, model: str) 
             "threshold": detection.threshold, "uncertain": detection.uncertain, "model": model}
 
 
+def crop_records(detection: Detection) -> list[dict]:
+    """Each crop the model read: its box in the decoded image's pixels and its own p_fake."""
+    return [{"top": c.box.top, "left": c.box.left, "height": c.box.height, "width": c.box.width,
+             "p_fake": round(c.p_fake, 6)} for c in detection.crops]
+
+
 def error_record(path: str | os.PathLike, error: Exception | str, model: str) -> dict:
     """An image that could not be scored: the error's message (which names the file)."""
     return {"path": str(path), "error": str(error), "model": model}

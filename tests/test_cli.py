@@ -2,6 +2,7 @@ import importlib.util
 import json
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -139,3 +140,15 @@ def test_app_without_tflite_interpreter_exits_2_with_message(tmp_path, monkeypat
     monkeypatch.setattr(Detector, "from_file", no_interpreter)
     assert main(["app", "--model", str(tmp_path / "model.tflite")]) == 2
     assert capsys.readouterr().err == "ERROR: no TFLite interpreter: pip install ai-edge-litert\n"
+
+
+def test_detect_explain_gives_each_crop_its_box_and_score(tmp_path, capsys):
+    path = tmp_path / "big.png"
+    Image.fromarray(smooth_noise(np.random.default_rng(2), 300, 400)).save(path)
+    assert main(["detect", "--json", "--explain", str(path)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    with Detector.from_file() as detector:
+        expected = detector.detect(path)
+    assert [(c["top"], c["left"], c["height"], c["width"]) for c in record["crops"]] == [
+        (c.box.top, c.box.left, c.box.height, c.box.width) for c in expected.crops]
+    assert [c["p_fake"] for c in record["crops"]] == [round(c.p_fake, 6) for c in expected.crops]
