@@ -434,6 +434,61 @@ def test_classify_frame_face_roi_without_face_says_no_face(detector):
     assert webcam.classify_frame(frame, detector, "face", finder) == [webcam.RegionResult(None, "no face")]
 
 
+class CountingFinder(webcam.FaceFinder):
+    """A FaceFinder that counts its whole-frame searches."""
+
+    searches = 0
+
+    def search(self, grey):
+        self.searches += 1
+        return super().search(grey)
+
+
+def counting_finder_or_skip() -> CountingFinder:
+    cascade_or_skip()
+    return CountingFinder()
+
+
+def test_face_tracker_follows_a_moving_face_with_a_whole_search_every_n_frames():
+    finder = counting_finder_or_skip()
+    tracker = webcam.FaceTracker(finder, search_every=10)
+    searcher = webcam.FaceFinder()
+    for i in range(25):
+        frame, _ = face_frame(200, at=(60 + 12 * i, 140))
+        boxes, (searched,) = tracker.find(frame), searcher.find(frame)
+        assert len(boxes) == 1 and iou(boxes[0], searched) > 0.7, (i, boxes, searched)
+    assert finder.searches == 3  # frames 0, 10 and 20
+
+
+def test_face_tracker_face_gone_from_its_place_is_searched_for_in_the_same_frame():
+    finder = counting_finder_or_skip()
+    tracker = webcam.FaceTracker(finder, search_every=10)
+    first, _ = face_frame(200, at=(40, 140))
+    moved, _ = face_frame(200, at=(400, 140))  # jumped further than the tracking margin
+    assert len(tracker.find(first)) == 1
+    assert tracker.find(moved) == webcam.FaceFinder().find(moved) and finder.searches == 2
+
+
+def test_face_tracker_face_that_leaves_is_gone_in_the_same_frame():
+    finder = counting_finder_or_skip()
+    tracker = webcam.FaceTracker(finder, search_every=10)
+    frame, _ = face_frame(200)
+    assert len(tracker.find(frame)) == 1
+    assert tracker.find(np.full((480, 640, 3), 128, np.uint8)) == [] and finder.searches == 2
+
+
+def test_face_tracker_without_a_face_searches_the_whole_frame_every_time():
+    finder = counting_finder_or_skip()
+    tracker = webcam.FaceTracker(finder, search_every=10)
+    empty = np.full((480, 640, 3), 128, np.uint8)
+    assert [tracker.find(empty) for _ in range(3)] == [[], [], []] and finder.searches == 3
+
+
+def test_face_tracker_search_every_below_one_raises():
+    with pytest.raises(ValueError, match="Expected search_every >= 1"):
+        webcam.FaceTracker(counting_finder_or_skip(), search_every=0)
+
+
 def test_main_roi_face_cascade_unavailable_exits_2_with_error(tmp_path, capsys):
     cascade = str(tmp_path / "none.xml")
     assert webcam.main(["--images", str(DATA), "--no-display", "--roi", "face", "--face-cascade", cascade]) == 2

@@ -11,7 +11,7 @@ from deepfake_dct.apps.webcam.errors import WebcamError, log_stderr
 from deepfake_dct.apps.webcam.loop import RunOptions, run
 from deepfake_dct.apps.webcam.opencv import cv2, quiet_opencv
 from deepfake_dct.apps.webcam.overlay import Window, display_problem
-from deepfake_dct.apps.webcam.regions import FACE_CASCADE, ROI_MODES, FaceFinder
+from deepfake_dct.apps.webcam.regions import FACE_CASCADE, ROI_MODES, FaceFinder, FaceTracker
 from deepfake_dct.apps.webcam.sources import (
     STREAM_SCHEMES,
     CaptureSource,
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = source = None
     try:
         window = None if args.no_display else Window()
-        faces = FaceFinder(args.face_cascade) if args.roi == "face" else None
+        faces = FaceTracker(FaceFinder(args.face_cascade)) if args.roi == "face" else None
         if args.threads:
             cv2.setNumThreads(args.threads)
         # The source before the model: the interpreter's start-up line would precede a source's error.

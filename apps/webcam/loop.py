@@ -11,7 +11,14 @@ import numpy as np
 
 from deepfake_dct.apps.webcam.errors import WebcamError, log_stderr
 from deepfake_dct.apps.webcam.overlay import Recorder, Window, draw_overlay, paused_view, save_snapshot
-from deepfake_dct.apps.webcam.regions import ROI_MODES, FaceFinder, RegionResult, classify_frame, frame_score
+from deepfake_dct.apps.webcam.regions import (
+    ROI_MODES,
+    FaceFinder,
+    FaceTracker,
+    RegionResult,
+    classify_frame,
+    frame_score,
+)
 from deepfake_dct.apps.webcam.scores import RateMeter, Smoother, Summary, write_json_lines
 from deepfake_dct.apps.webcam.sources import FrameSource, to_bgr
 from deepfake_dct.detector import Detector
@@ -48,7 +55,7 @@ def run(
     source: FrameSource,
     detector: Detector,
     options: RunOptions | None = None,
-    faces: FaceFinder | None = None,
+    faces: FaceFinder | FaceTracker | None = None,
     window: Window | None = None,
     log: Callable[[str], None] = log_stderr,
 ) -> Summary:
@@ -60,7 +67,7 @@ def run(
     """
     options = options or RunOptions()
     if options.roi == "face" and faces is None:
-        raise ValueError("Expected a FaceFinder for roi='face'.")
+        raise ValueError("Expected a FaceFinder or FaceTracker for roi='face'.")
     smoother, meter, summary = Smoother(options.smooth), RateMeter(), Summary()
     recorder = Recorder(options.record, source.fps) if options.record else None
     draw = options.overlay or window is not None or recorder is not None
