@@ -18,28 +18,8 @@ One import name, one subpackage per layer, each importing only those below it:
 Importing this package loads the runtime only.
 """
 
-from deepfake_dct.detector import (
-    Detection,
-    Detector,
-    DetectorOptions,
-    ImageError,
-    ImageTooSmallError,
-    InputPolicy,
-    ModelFileError,
-    ModelSpec,
-    __version__,
-    default_model_path,
-)
+from deepfake_dct import detector as _runtime
+from deepfake_dct.detector import *  # noqa: F403 -- the runtime's public names, listed once there
+from deepfake_dct.detector import __version__
 
-__all__ = [
-    "Detection",
-    "Detector",
-    "DetectorOptions",
-    "ImageError",
-    "ImageTooSmallError",
-    "InputPolicy",
-    "ModelFileError",
-    "ModelSpec",
-    "__version__",
-    "default_model_path",
-]
+__all__ = [*_runtime.__all__, "__version__"]

@@ -38,6 +38,29 @@ class SkipLog:
         return len(self.reasons)
 
 
+def _loaded(paths, labels, load, names, input_shape, label_shape, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """(path, label, a fresh random seed per element and epoch), shuffled if asked, mapped through
+    ``load`` in a ``tf.numpy_function``: elements ({name: input}, label, weight) of known shapes."""
+
+    def to_tensors(path, label, element_seed):
+        out = tf.numpy_function(load, [path, label, element_seed], [tf.float32] * (len(names) + 2),
+                                stateful=False)
+        for tensor in out[: len(names)]:
+            tensor.set_shape(input_shape)
+        out[-2].set_shape(label_shape)
+        out[-1].set_shape(label_shape)
+        return {n: t for n, t in zip(names, out[: len(names)])}, out[-2], out[-1]
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        ([str(p) for p in paths], np.asarray(labels, dtype=np.int32))
+    )
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pl, s: (pl[0], pl[1], s))
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    return ds.map(to_tensors, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def make_dataset(
     paths: Sequence[Path],
     labels: Sequence[int],
@@ -63,25 +86,7 @@ def make_dataset(
             skips.add(path_str, str(e))
             return (*(np.zeros(shape, np.float32) for _ in names), np.float32(label), np.float32(0.0))
 
-    def to_tensors(path, label, element_seed):
-        out = tf.numpy_function(
-            load, [path, label, element_seed], [tf.float32] * (len(names) + 2),
-            stateful=False,
-        )
-        for tensor in out[: len(names)]:
-            tensor.set_shape(shape)
-        out[-2].set_shape(())
-        out[-1].set_shape(())
-        return {n: t for n, t in zip(names, out[: len(names)])}, out[-2], out[-1]
-
-    ds = tf.data.Dataset.from_tensor_slices(
-        ([str(p) for p in paths], np.asarray(labels, dtype=np.int32))
-    )
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pl, s: (pl[0], pl[1], s))
-    if shuffle:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(to_tensors, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = _loaded(paths, labels, load, names, shape, (), shuffle, seed)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -118,23 +123,7 @@ def make_crop_dataset(
             weights = np.zeros(k, np.float32)
         return (*(inputs[n] for n in names), np.full(k, label, np.float32), weights)
 
-    def to_tensors(path, label, epoch_seed):
-        out = tf.numpy_function(load, [path, label, epoch_seed], [tf.float32] * (len(names) + 2),
-                                stateful=False)
-        for tensor in out[: len(names)]:
-            tensor.set_shape(shape)
-        out[-2].set_shape((k,))
-        out[-1].set_shape((k,))
-        return {n: t for n, t in zip(names, out[: len(names)])}, out[-2], out[-1]
-
-    ds = tf.data.Dataset.from_tensor_slices(
-        ([str(p) for p in paths], np.asarray(labels, dtype=np.int32))
-    )
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    ds = tf.data.Dataset.zip((ds, seeds)).map(lambda pl, s: (pl[0], pl[1], s))
-    if shuffle:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(to_tensors, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    ds = _loaded(paths, labels, load, names, shape, (k,), shuffle, seed).unbatch()
     if shuffle:  # Mix one image's crops with other images' before they share a batch.
         ds = ds.shuffle(min(4096, 8 * batch_size * k), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
