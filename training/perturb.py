@@ -121,11 +121,12 @@ class ProcessingChain:
     noise_p: float = 0.1
     """Chance of Gaussian noise with sigma uniform in (0, ``max_noise``)."""
     max_noise: float = 3.0
-    jpeg_p: float = 0.8
-    """Chance of a JPEG re-encode at a quality drawn uniformly in ``quality_range``. These two were
-    set by ``deepfake-dct analyze history``: at 0.7 and 60-95 a linear probe still told FFHQ as
-    shipped (PNG) from FFHQ re-saved at q75 at ROC AUC 0.59; at 0.8 and 50-90, 0.50."""
-    quality_range: tuple[int, int] = (50, 90)
+    jpeg_p: float = 0.7
+    """Chance of a JPEG re-encode at a quality drawn uniformly in ``quality_range``. A trade-off
+    measured both ways (docs/NATIVE.md): at 0.8 and q50-90 a linear probe can no longer tell FFHQ
+    as shipped (PNG) from FFHQ re-saved at q75 (ROC AUC 0.50; 0.59 here), but the network's
+    validation AUC then fell after three epochs, most crops carrying no trace left to learn."""
+    quality_range: tuple[int, int] = (60, 95)
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FILTERS)
