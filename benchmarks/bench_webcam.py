@@ -1,13 +1,15 @@
 """Frames per second of the webcam loop, end to end: read (decode), convert, crop, detect, overlay.
 
-    .venv/bin/python benchmarks/bench_webcam.py [--frames 300] [--repeats 3]
+    .venv/bin/python benchmarks/bench_webcam.py [--frames 300] [--repeats 3] [--threads 1 2]
 
 Writes a 640x480 test video (a sample face from tests/data moving over a blurred-noise background),
 runs :func:`deepfake_dct.apps.webcam.run` on it -- exactly the loop ``deepfake-dct webcam --video FILE --no-display``
-runs, with the overlay drawn -- for ``--roi full`` and ``--roi face`` with 1 and 2 threads, and prints
+runs, with the overlay drawn -- for ``--roi full`` and ``--roi face`` with 1 and 2 threads (``--threads``), and prints
 FPS (best and median of the repeats: the machine may be shared, so the load average is printed too).
-Then it times each stage of one frame at 1 thread and scales that per-frame cost to a Raspberry Pi 4
-(see PI4_SLOWDOWN for how).
+``--roi face`` runs twice, side by side: searching the whole frame on every frame (the app before
+FaceTracker) and as the app runs it now (FaceTracker: a whole search every FACE_SEARCH_EVERY frames,
+a search near the last face in between). Then it times each stage of one frame at 1 thread and
+estimates a Raspberry Pi 4's and 5's per-frame cost from it (see estimate_pi for how).
 """
 
 from __future__ import annotations
@@ -34,13 +36,25 @@ from deepfake_dct.detector import Detector  # noqa: E402
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_ffhq_r1281.png"
 SIZE = (640, 480)
 FACE_SIDE = 240
-#: Planning range for how many times longer one frame takes on a Raspberry Pi 4 than at 1 thread on the
-#: x86 core this runs on. An assumption, not a measurement: a Pi 4 core (Cortex-A72, 1.5 GHz, 128-bit
-#: NEON) is taken to run the Python glue ~4-6x and the vectorised kernels (resize, JPEG, matrix
-#: products, XNNPACK, Haar) ~8-16x slower than a ~3 GHz x86 server core with AVX-512; the per-frame
-#: mix here is mostly kernels. Replace it with a measurement: run this script on the Pi.
+#: How many times longer a Raspberry Pi 4 core (Cortex-A72, 1.5-1.8 GHz, 128-bit NEON) takes than one
+#: x86 core here (~3 GHz, AVX-512) for the stages other than the network: decoding, resizing, JPEG,
+#: the log-DCT's matrix products, the Haar cascade, the overlay. An assumption, not a measurement:
+#: Python glue ~4-6x, vectorised kernels ~8-16x; the per-frame mix is mostly kernels. (A published
+#: figure agrees or is kinder for Haar: 15-25 FPS for a whole 640x480 search on a Pi 4, i.e. 40-67 ms,
+#: against 13-22 ms here.)
 PI4_SLOWDOWN = (6.0, 12.0)
-HAAR = "face search (Haar, 640x480)"
+#: The network on a Pi 4 core, from its multiply-adds and XNNPACK's published Pi 4 figure (its README:
+#: MobileNet v1 1.0, 569 M multiply-adds, 76 ms on the Pi 4's 4 threads, FP32 = 1.9 G/s a core). Int8
+#: on the Cortex-A72, which lacks the dot-product instructions, is taken as 1-2x that.
+PI4_MACS_PER_S = (1.9e9, 3.8e9)
+PI4_MACS_PER_S_4_THREADS = (7.5e9, 15e9)  # the same figure, on all four cores (--threads 4)
+#: A Raspberry Pi 5 (Cortex-A76, 2.4 GHz) against a Pi 4: Raspberry Pi Ltd's published 2-3x CPU figure.
+PI5_SPEEDUP = (2.0, 3.0)
+INVOKE = "invoke (quantize, run, dequantize), all crops"
+HAAR = "face search (Haar, whole 640x480 frame)"
+TRACK = "face tracking (FaceTracker, mean a frame)"
+POLICY = "policy (BGR->RGB, the model's crops)"
+FACE_POLICY = "policy on the face crop (--roi face)"
 
 
 def make_video(folder: Path, frames: int) -> Path:
@@ -78,34 +92,63 @@ def run_once(video: Path, detector: Detector, roi: str, faces) -> tuple[float, w
 
 
 def mean_ms(fn, frames) -> float:
-    start = time.perf_counter()
+    """Mean CPU milliseconds of this process per call (all its threads: a decoder may run its own):
+    unlike wall time, it leaves out the time other processes hold the cores of a shared machine."""
+    start = time.process_time()
     for frame in frames:
         fn(frame)
-    return (time.perf_counter() - start) / len(frames) * 1e3
+    return (time.process_time() - start) / len(frames) * 1e3
 
 
 def stage_costs(video: Path, detector: Detector, faces) -> dict[str, float]:
-    """Milliseconds per frame of each stage, on decoded frames held in memory (1 thread)."""
+    """CPU milliseconds per frame of each stage, on decoded frames held in memory (1 thread)."""
     source = webcam.CaptureSource(str(video), "video", live=False)
-    start = time.perf_counter()
+    start = time.process_time()
     frames = []
     while (frame := source.read()) is not None:
         frames.append(frame)
-    costs = {"read (decode)": (time.perf_counter() - start) / len(frames) * 1e3}
+    costs = {"read (decode)": (time.process_time() - start) / len(frames) * 1e3}
     source.close()
     costs["convert (to_bgr)"] = mean_ms(webcam.to_bgr, frames)
-    costs["policy (BGR->RGB, the model's crops)"] = mean_ms(
+    costs[POLICY] = mean_ms(
         lambda f: detector.cut(detector.decode(f, bgr=True)), frames
     )
     cut = [detector.cut(detector.decode(f, bgr=True))[0] for f in frames[:50]]
     costs["features (log-DCT, normalise)"] = mean_ms(detector.spec.make_inputs, cut)
     inputs = [detector.spec.make_inputs(crops) for crops in cut]
-    costs["invoke (quantize, run, dequantize), all crops"] = mean_ms(detector.predict_crops, inputs)
+    costs[INVOKE] = mean_ms(detector.predict_crops, inputs)
     if faces is not None:
         costs[HAAR] = mean_ms(faces.find, frames)
+        costs[TRACK] = mean_ms(webcam.FaceTracker(faces).find, frames)
+        crops = []
+        for frame in frames:
+            for x, y, w, h in (webcam.face_crop_box(box, frame.shape) for box in faces.find(frame)[:1]):
+                crops.append(frame[y : y + h, x : x + w])
+        costs[FACE_POLICY] = mean_ms(lambda c: detector.cut(detector.decode(c, bgr=True)), crops)
     results = webcam.classify_frame(frames[0], detector, "full")
     costs["overlay"] = mean_ms(lambda f: webcam.draw_overlay(f, results, 0.5, 0.5, 30.0, 5.0), frames)
     return costs
+
+
+def multiply_adds(detector: Detector) -> int:
+    """Multiply-adds of one network call, counted from the model's convolution and dense layers."""
+    interpreter = detector.interpreter
+    shapes = {t["index"]: [int(v) for v in t["shape"]] for t in interpreter.get_tensor_details()}
+    total = 0
+    for op in interpreter._get_ops_details():  # the public API has no op list
+        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            out, weights = shapes[op["outputs"][0]], shapes[op["inputs"][1]]
+            per_output = weights[1] * weights[2] if op["op_name"] == "DEPTHWISE_CONV_2D" else int(np.prod(weights[1:]))
+            total += int(np.prod(out)) * per_output
+    return total
+
+
+def estimate_pi(costs: dict[str, float], macs: int, crops: int, rate=PI4_MACS_PER_S) -> dict[str, tuple[float, float]]:
+    """(low, high) ms a frame on a Pi 4 for each stage: the network from its multiply-adds at ``rate``
+    (one core: PI4_MACS_PER_S), every other stage as measured here times PI4_SLOWDOWN."""
+    pi = {name: (ms * PI4_SLOWDOWN[0], ms * PI4_SLOWDOWN[1]) for name, ms in costs.items()}
+    pi[INVOKE] = (macs * crops / rate[1] * 1e3, macs * crops / rate[0] * 1e3)
+    return pi
 
 
 def accuracy(split_path: Path, faces) -> None:
@@ -143,6 +186,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=300, help="frames in the test video (default 300)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each configuration (default 3)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                   help="interpreter and OpenCV threads to run with (default 1 2; on a Pi 4: 1 4)")
     p.add_argument(
         "--accuracy",
         metavar="SPLIT_JSON",
@@ -171,44 +216,51 @@ def main(argv=None) -> int:
             f"video: {video.suffix[1:]} {SIZE[0]}x{SIZE[1]}, {args.frames} frames; "
             "FPS = frames / wall time of run()"
         )
-        print(f"{'roi':6} {'threads':>7} {'best FPS':>9} {'median FPS':>11} {'ms/frame':>9}  verdicts")
-        for roi in ("full", "face"):
-            if roi == "face" and faces is None:
-                print(f"{roi:6} unavailable: {face_note}")
-                continue
-            for threads in (1, 2):
+        print(f"{'roi':22} {'threads':>7} {'best FPS':>9} {'median FPS':>11} {'ms/frame':>9}  verdicts")
+        configs = [("full", "full", None)]
+        if faces is None:
+            print(f"{'face':22} unavailable: {face_note}")
+        else:
+            configs += [("face, search every frame", "face", lambda: faces),
+                        ("face, tracked (now)", "face", lambda: webcam.FaceTracker(faces))]
+        for label, roi, make_finder in configs:
+            for threads in args.threads:
                 cv2.setNumThreads(threads)
                 with Detector.from_file(num_threads=threads) as detector:
-                    runs = [run_once(video, detector, roi, faces) for _ in range(args.repeats)]
+                    runs = [run_once(video, detector, roi, make_finder and make_finder()) for _ in range(args.repeats)]
                 fps = [r[0] for r in runs]
                 s = runs[-1][1]
                 print(
-                    f"{roi:6} {threads:7d} {max(fps):9.1f} {statistics.median(fps):11.1f} "
+                    f"{label:22} {threads:7d} {max(fps):9.1f} {statistics.median(fps):11.1f} "
                     f"{1e3 / max(fps):9.2f}  {s.frames_with_verdict}/{s.frames_seen} frames with a verdict"
                 )
         cv2.setNumThreads(1)
         with Detector.from_file(num_threads=1) as detector:
             costs = stage_costs(video, detector, faces)
+            macs, crops = multiply_adds(detector), len(detector.cut(np.zeros((480, 640, 3), np.uint8))[0])
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
-    print("\nper-frame cost by stage, 1 thread (ms):")
+    pi = estimate_pi(costs, macs, crops)
+    print(f"\nper-frame cost by stage, 1 thread (CPU ms), and a Pi 4 core's estimated (network: {macs / 1e6:.1f} M "
+          f"multiply-adds x {crops} crop(s) at {PI4_MACS_PER_S[0] / 1e9:g}-{PI4_MACS_PER_S[1] / 1e9:g} G/s; "
+          f"the rest x {PI4_SLOWDOWN[0]:g}-{PI4_SLOWDOWN[1]:g}):")
     for name, ms in costs.items():
-        print(f"  {name:42} {ms:7.2f}")
-    full_ms = sum(ms for name, ms in costs.items() if name != HAAR)
-    per_roi = {"full": full_ms}
+        print(f"  {name:46} {ms:7.2f}   Pi 4 {pi[name][0]:6.1f}..{pi[name][1]:6.1f}")
+    shared = [name for name in costs if name not in (POLICY, FACE_POLICY, HAAR, TRACK)]
+    per_roi = {"full": [*shared, POLICY]}
     if faces is not None:
-        # An upper bound: the policy step costs less on a face crop than on the whole frame.
-        per_roi["face (one face)"] = full_ms + costs[HAAR]
-    lo, hi = PI4_SLOWDOWN
-    print(
-        f"\nRaspberry Pi 4 estimate = this per-frame cost x {lo:g}..{hi:g} "
-        "(assumed slowdown, see PI4_SLOWDOWN):"
-    )
-    for roi, ms in per_roi.items():
-        print(
-            f"  --roi {roi:16} {ms:6.2f} ms here -> {ms * lo:6.1f}..{ms * hi:6.1f} ms on a Pi 4 "
-            f"= {1e3 / (ms * hi):5.1f}..{1e3 / (ms * lo):5.1f} FPS"
-        )
+        per_roi["face, search every frame"] = [*shared, FACE_POLICY, HAAR]
+        per_roi["face, tracked (now)"] = [*shared, FACE_POLICY, TRACK]
+    for threads, rate in ((1, PI4_MACS_PER_S), (4, PI4_MACS_PER_S_4_THREADS)):
+        pi = estimate_pi(costs, macs, crops, rate)
+        print(f"\nestimated FPS, one face, {threads} interpreter thread(s) on the Pi (an estimate until measured "
+              "on a Pi: run this script there):")
+        for roi, stages in per_roi.items():
+            here = sum(costs[name] for name in stages)
+            lo, hi = (sum(pi[name][i] for name in stages) for i in (0, 1))
+            print(f"  --roi {roi:26} {here:6.2f} ms here {1e3 / here:6.1f} FPS | Pi 4 {lo:6.1f}..{hi:6.1f} ms "
+                  f"= {1e3 / hi:5.1f}..{1e3 / lo:5.1f} FPS | Pi 5 {PI5_SPEEDUP[0] * 1e3 / hi:5.1f}.."
+                  f"{PI5_SPEEDUP[1] * 1e3 / lo:5.1f} FPS")
     if args.accuracy is not None:
         accuracy(args.accuracy, faces)
     return 0
