@@ -189,6 +189,29 @@ def test_uris_are_read_through_beams_file_systems(images, tmp_path, capsys):
     assert missing[0]["error"].startswith("memtest://bucket/nothing.png: cannot read the file")
 
 
+BLAS_THREADS = """
+import json, numpy, threadpoolctl
+def blas():
+    return [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+before = blas()
+from deepfake_dct.apps.batch.handler import DetectorModelHandler
+DetectorModelHandler.from_file(None).load_model()
+print(json.dumps({"before": before, "after": blas()}))
+"""
+
+
+def test_a_worker_that_loaded_numpy_first_still_runs_one_blas_thread():
+    """A Beam worker imports numpy before deepfake_dct, so OPENBLAS_NUM_THREADS comes too late there:
+    loading the model limits BLAS to one thread all the same."""
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", BLAS_THREADS], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    threads = json.loads(result.stdout)
+    assert threads["after"] and set(threads["after"]) == {1}, threads
+
+
 def test_handler_scores_a_batch_and_ships_only_the_model_bytes(images):
     import pickle
 

@@ -23,6 +23,20 @@ def _quiet_beam() -> None:
     logging.getLogger().addFilter(lambda record: not record.getMessage().startswith(_BEAM_NOISE))
 
 
+def _quiet_local_workers(beam_args: list[str]) -> None:
+    """On the DirectRunner (the default), worker processes print Beam's INFO lines and start-up
+    warnings by the dozen: they log errors only unless the log level is given. A cluster's workers
+    keep Beam's own default, since their logs go to the cluster's log store, not this terminal."""
+    runner, names = "DirectRunner", set()
+    for i, arg in enumerate(beam_args):
+        name, _, value = arg.partition("=")
+        names.add(name)
+        if name == "--runner":
+            runner = value or (beam_args[i + 1] if i + 1 < len(beam_args) else "")
+    if runner in ("DirectRunner", "direct") and "--default_sdk_harness_log_level" not in names:
+        beam_args.append("--default_sdk_harness_log_level=ERROR")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -114,6 +128,7 @@ def main(argv: Sequence[str]) -> int:
     from deepfake_dct.detector import DetectorOptions, ModelFileError
 
     mine, beam_args = split_arguments(argv, parser, beam_options())
+    _quiet_local_workers(beam_args)
     args = parser.parse_args(mine)
     if not args.inputs and not args.paths_from:
         parser.error("expected at least one INPUT or --paths-from LIST")
