@@ -100,6 +100,20 @@ def _calibration_error(bins: list[dict]) -> float:
                      for b in bins if b["count"]))
 
 
+def fakes_caught_at_reals_flagged(labels, scores, reals_flagged: float = 0.05) -> dict:
+    """The operating point where at most ``reals_flagged`` of these reals are called fake: the
+    threshold that takes (the lowest such) and the share of fakes caught there. Descriptive only:
+    it is read off the very images it describes, so it is no held-out threshold."""
+    y, s = _checked(labels, scores)
+    y = y.astype(bool)
+    real = np.sort(s[~y])[::-1]
+    allowed = int(np.floor(reals_flagged * real.size))
+    # Above the (allowed+1)-th highest real score, at most `allowed` reals remain.
+    threshold = float(np.nextafter(real[allowed], np.inf)) if allowed < real.size else float(real.min())
+    return {"reals_flagged_at_most": reals_flagged, "threshold": threshold,
+            "reals_flagged": float(np.mean(s[~y] >= threshold)), "fakes_caught": float(np.mean(s[y] >= threshold))}
+
+
 def evaluate(labels, scores, threshold: float, n_bins: int = DEFAULT_BINS) -> dict:
     """Everything the report gives for one set of scores at the model's threshold: the training
     summary (accuracy, balanced accuracy, per-class accuracy, ROC AUC) plus average precision, the
@@ -110,5 +124,6 @@ def evaluate(labels, scores, threshold: float, n_bins: int = DEFAULT_BINS) -> di
         "average_precision": average_precision(labels, scores),
         "confusion_matrix": confusion_matrix(labels, scores, threshold),
         "expected_calibration_error": _calibration_error(bins),
+        "at_5pct_reals_flagged": fakes_caught_at_reals_flagged(labels, scores, 0.05),
         "reliability": bins,
     }

@@ -162,6 +162,8 @@ def summary_text(report: dict) -> str:
         f"expected calibration error {c['expected_calibration_error']:.4f}",
         f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
         f"fake->real {fn}  fake->fake {tp}",
+        f"where at most 5% of these reals are flagged (threshold {c['at_5pct_reals_flagged']['threshold']:.4f}, "
+        f"read off these images): {c['at_5pct_reals_flagged']['fakes_caught']:.4f} of the fakes caught",
     ]
     if len({(r["class"], r["source"]) for r in report["sources"]}) > 2:
         lines += ["", "per source (clean):", source_table(report["sources"]).rstrip()]

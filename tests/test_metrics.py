@@ -47,3 +47,13 @@ def test_apply_temperature_keeps_order_and_one_keeps_scores(rng):
     p = rng.uniform(0.01, 0.99, 50)
     np.testing.assert_allclose(metrics.apply_temperature(p, 1.0), p, atol=1e-12)
     assert np.array_equal(np.argsort(metrics.apply_temperature(p, 2.5)), np.argsort(p))
+
+
+def test_fakes_caught_where_at_most_5_percent_of_reals_are_flagged():
+    from deepfake_dct.evaluation.metrics import fakes_caught_at_reals_flagged
+
+    reals = np.linspace(0.0, 0.99, 100)          # the 5 highest: 0.95 .. 0.99
+    fakes = np.array([0.5, 0.96, 0.97, 0.999])
+    point = fakes_caught_at_reals_flagged(np.r_[np.zeros(100), np.ones(4)], np.r_[reals, fakes])
+    assert point["reals_flagged"] == 0.05 and point["fakes_caught"] == 0.75
+    assert 0.94 < point["threshold"] <= 0.95
