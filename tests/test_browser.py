@@ -134,7 +134,7 @@ def test_browser_samples_uploaded_verdicts_appear_and_screenshot_saved(detector,
     docs/streamlit.png (the README's picture), the only way this test writes into the repository."""
     if reason := browser_missing():
         pytest.skip(reason)
-    files = [SAMPLES / "real_r41.png", SAMPLES / "fake_f160.jpg"]
+    files = [SAMPLES / "real_camera_nikon-e995.png", SAMPLES / "fake_stylegan2_0131.png"]
     expected = [detector.detect(path).label.capitalize() for path in files]
     screenshot = tmp_path / SCREENSHOT.name
 

@@ -72,18 +72,34 @@ def test_threshold_option_overrides_model_threshold(face_like):
         Detector.from_file(options=DetectorOptions(threshold=2.0))
 
 
-def test_analyse_inputs_are_normalised_log_dct_of_fitted_image(detector, face_like):
-    inputs = detector.analyse(face_like).inputs
+def test_analyse_inputs_are_normalised_log_dct_of_each_crop(detector, rng):
+    image = smooth_noise(rng, 300, 400)
+    analysis = detector.analyse(image)
     spec = detector.spec
-    fitted = spec.policy.apply(face_like)
-    expected = (log_dct(fitted, spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
-    np.testing.assert_allclose(inputs["log_dct"][0], expected, rtol=1e-6, atol=1e-6)
+    crops, boxes = spec.policy.crops(image)
+    np.testing.assert_array_equal(analysis.crops, crops)
+    expected = (log_dct(crops, spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
+    np.testing.assert_allclose(analysis.inputs["log_dct"], expected, rtol=1e-5, atol=1e-5)
+    assert [c.box for c in analysis.detection.crops] == list(boxes)
 
 
-def test_large_image_is_downscaled_by_policy(detector, rng):
+def test_bundled_model_reads_native_tiles_and_aggregates_them(detector, rng):
     big = smooth_noise(rng, 512, 640)
     analysis = detector.analyse(big)
-    assert analysis.crops.shape == (1, detector.spec.policy.height, detector.spec.policy.width, 3)
+    assert detector.spec.policy.mode == "tiles"
+    assert analysis.crops.shape == (9, 128, 128, 3)  # a 3x3 grid, never resized
+    np.testing.assert_array_equal(analysis.crops[0], big[:128, :128])
+    scores = [c.p_fake for c in analysis.detection.crops]
+    assert analysis.detection.p_fake == pytest.approx(detector.spec.aggregate(scores))
+
+
+def test_thumbnail_model_downscales_a_centre_crop(rng):
+    from deepfake_dct.detector import default_model_path
+
+    big = smooth_noise(rng, 512, 640)
+    with Detector.from_file(default_model_path().with_name("thumbnail128.tflite")) as thumbnail:
+        analysis = thumbnail.analyse(big)
+    assert analysis.crops.shape == (1, 128, 128, 3)
     (crop,) = analysis.detection.crops
     assert crop.box == Box(top=0, left=64, height=512, width=512)
     assert crop.p_fake == analysis.detection.p_fake

@@ -146,8 +146,8 @@ def _small_png(size: int) -> bytes:
 
 
 def test_app_unreadable_files_each_get_an_error_while_others_remain(detector):
-    good_name, good = _sample("real_r41.png")
-    jpeg = (SAMPLES_DIR / "fake_f160.jpg").read_bytes()
+    good_name, good = _sample("real_camera_nikon-e995.png")
+    jpeg = (Path(__file__).parent / "data" / "fake_stylegan2_f252.jpg").read_bytes()
     bad = {
         "truncated.jpg": jpeg[: len(jpeg) // 2],
         "corrupt.jpg": jpeg[:200] + bytes(len(jpeg) - 200),
@@ -172,7 +172,7 @@ def test_app_unreadable_files_each_get_an_error_while_others_remain(detector):
 
 
 def test_app_threshold_slider_moved_to_zero_every_image_fake():
-    at = _upload(_start(), [_sample("real_r41.png"), _sample("real_r198.png")])
+    at = _upload(_start(), [_sample("real_camera_nikon-e995.png"), _sample("real_ffhq_01092.png")])
     at.slider(key="threshold:startup").set_value(0.0)
     at.run()
 
@@ -182,7 +182,7 @@ def test_app_threshold_slider_moved_to_zero_every_image_fake():
 def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["streamlit_app.py", "--allow-model-upload"])
     custom = Detector.from_file(test_model)
-    files = [_sample("real_r41.png"), _sample("fake_f160.jpg")]
+    files = [_sample("real_camera_nikon-e995.png"), _sample("fake_stylegan2_0131.png")]
     at = _start()
     assert "Model upload is on" in " ".join(c.value for c in at.sidebar.caption)
 
@@ -198,8 +198,10 @@ def test_app_model_exported_by_tests_uploaded_is_used(test_model, detector, monk
     for name, data in files:
         expected = custom.detect(data)
         assert table[name]["p_fake"] == pytest.approx(expected.p_fake, abs=1e-4)
-        assert table[name]["p_fake"] != pytest.approx(detector.detect(data).p_fake, abs=1e-3)
         assert table[name]["verdict"] == expected.label
+    # Not the bundled model's scores (on one of the two at least: both may be sure of a fake).
+    assert any(table[name]["p_fake"] != pytest.approx(detector.detect(data).p_fake, abs=1e-3)
+               for name, data in files)
 
 
 def test_app_unusable_model_uploaded_refused_and_previous_model_kept(test_model, monkeypatch):
@@ -224,12 +226,12 @@ def test_app_model_upload_is_off_by_default_and_the_sidebar_says_so():
 
 
 def test_app_results_table_drops_empty_columns_and_explains_the_rest(detector):
-    at = _upload(_start(), [_sample("real_r41.png"), _sample("fake_f160.jpg")])
+    at = _upload(_start(), [_sample("real_camera_nikon-e995.png"), _sample("fake_stylegan2_0131.png")])
     table = next(iter(_table(at).values()))
     assert "known_answer" not in table and "message" not in table  # uploads: nothing to put there
     assert "`uncertain`" in at.container("results").caption[0].value
 
-    at = _upload(at, [_sample("real_r41.png"), ("notes.png", b"not an image")])
+    at = _upload(at, [_sample("real_camera_nikon-e995.png"), ("notes.png", b"not an image")])
     table = _table(at)
     assert table["notes.png"]["message"] and "known_answer" not in table["notes.png"]
     assert "`message`: why a file could not be classified" in at.container("results").caption[0].value
@@ -264,7 +266,7 @@ def test_app_started_with_missing_model_shows_error(tmp_path, monkeypatch):
 def test_app_spectrum_pictures_are_rgb_and_scaled(detector):
     from deepfake_dct.apps.streamlit_app import PICTURE_SCALE, analyse, departure_picture, spectrum_picture
 
-    analysis = analyse(detector, (SAMPLES_DIR / "fake_f160.jpg").read_bytes())
+    analysis = analyse(detector, (SAMPLES_DIR / "fake_stylegan2_0131.png").read_bytes())
 
     h, w = analysis.model_input.shape[:2]
     for picture in (spectrum_picture(analysis.spectrum), departure_picture(analysis.departure)):
@@ -336,7 +338,7 @@ def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
 
 
 def test_app_threshold_near_p_fake_verdict_marked_uncertain(detector):
-    name, data = _sample("fake_f160.jpg")
+    name, data = _sample("fake_stylegan2_0131.png")
     p_fake = detector.detect(data).p_fake
     threshold = round(p_fake + 0.05 if p_fake < 0.5 else p_fake - 0.05, 3)
     at = _upload(_start(), [(name, data)])

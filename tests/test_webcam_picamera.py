@@ -149,9 +149,12 @@ def test_picamera_frame_reaches_the_detector_in_rgb_order(scene, detector, monke
 
 
 def test_a_swapped_frame_would_be_caught(detector):
-    """The check above has teeth: on the fake face, swapping red and blue moves p_fake."""
+    """The check above has teeth: on the fake face, swapping red and blue moves p_fake (the checks
+    compare p_fake exactly, so any move is caught; one crop's must move clearly)."""
     face = fake_face_rgb()
-    assert abs(detector.detect(face).p_fake - detector.detect(face[..., ::-1].copy()).p_fake) > 0.05
+    straight, swapped = detector.detect(face), detector.detect(face[..., ::-1].copy())
+    assert straight.p_fake != swapped.p_fake
+    assert max(abs(a.p_fake - b.p_fake) for a, b in zip(straight.crops, swapped.crops)) > 0.01
 
 
 def test_main_picamera_prints_the_verdict_of_the_rgb_picture(detector, monkeypatch, capsys):

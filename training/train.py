@@ -4,6 +4,7 @@ and a report, scored on a held-out split the model never saw."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -225,6 +226,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         "skipped": {"count": len(skips), "files": skips.reasons},
         "threshold": threshold,
         "temperature": temperature,
+        "processing_chain": dataclasses.asdict(options.chain()) if options.processing else None,
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,
         "test_at_0.5": metrics.summary(test_labels, test_scores, 0.5),
