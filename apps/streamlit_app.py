@@ -374,7 +374,7 @@ def result_ui(
                         "is faint, and one image's map is noisy.",
             )
         if result.crop_count > 1:
-            st.image(result.evidence, output_format="PNG",
+            st.image(result.evidence, output_format="PNG", width=480,
                      caption=f"Where the evidence is: the {result.crop_count} crops the model read, each "
                              "tinted by its own p_fake (green 0 = real, amber 0.5, red 1 = fake). The "
                              "verdict averages their logits; one red region in a green photo can be a "
