@@ -140,3 +140,14 @@ def test_tiles_training_and_runtime_build_identical_inputs(tiles_run, presplit_d
     assert set(ours) == set(theirs) == {"log_dct", "pixels"}
     for name in ours:
         np.testing.assert_array_equal(ours[name], theirs[name])
+
+
+def test_history_step_comes_first_and_only_when_asked():
+    chain = ProcessingChain(history_p=1.0, resize_p=1.0, jpeg_p=0.0, blur_p=0.0, noise_p=0.0)
+    steps = chain.draw(np.random.default_rng(0))
+    assert steps[0][0] == "jpeg" and 70 <= steps[0][1] <= 80 and steps[1][0].startswith("resize-")
+    plain = ProcessingChain()
+    assert [plain.draw(np.random.default_rng(s)) for s in range(20)] == [
+        ProcessingChain(history_p=0.0).draw(np.random.default_rng(s)) for s in range(20)]
+    with pytest.raises(ValueError, match="history"):
+        ProcessingChain(history_range=(80, 70))

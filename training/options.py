@@ -52,6 +52,9 @@ class TrainOptions:
     processing: bool = False
     """"tiles": pass every training crop, real or fake alike, through the label-blind random
     processing chain (resize with a random filter, blur, noise, JPEG; ``training.perturb``)."""
+    processing_history: float = 0.0
+    """With ``processing``: the chance that a crop first gets a JPEG q70-80 history, either class
+    alike (``ProcessingChain.history_p``)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -83,6 +86,8 @@ class TrainOptions:
             raise ValueError(f"Expected augment_p (a probability) in 0..1, got {self.augment_p}.")
         if self.crops_per_image < 1:
             raise ValueError(f"Expected crops_per_image of at least 1, got {self.crops_per_image}.")
+        if not 0.0 <= self.processing_history <= 1.0:
+            raise ValueError(f"Expected processing_history (a probability) in 0..1, got {self.processing_history}.")
         if self.processing and self.input_mode != "tiles":
             raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
@@ -99,7 +104,7 @@ class TrainOptions:
 
     def chain(self) -> ProcessingChain:
         """The training crops' processing: the label-blind chain, or none."""
-        return ProcessingChain() if self.processing else NO_PROCESSING
+        return ProcessingChain(history_p=self.processing_history) if self.processing else NO_PROCESSING
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -162,6 +167,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     processing = p.add_argument("--processing", action=argparse.BooleanOptionalAction, default=d.processing)
     processing.help = ("tiles: random resize (5 filters), blur, noise and JPEG on every training crop, "
                        "both classes alike (default: %(default)s)")
+    p.add_argument("--processing-history", type=float, default=d.processing_history,
+                   help="with --processing: chance a crop first gets a JPEG q70-80 history, either class "
+                        "alike (default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

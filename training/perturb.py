@@ -109,6 +109,11 @@ class ProcessingChain:
     grid against the model's crops is the crop sampler's job (see ``deepfake_dct.training.tiles``).
     """
 
+    history_p: float = 0.0
+    """Chance of a JPEG re-encode at a quality in ``history_range`` before anything else: a
+    compression history given to either class alike, so that having one (most public reals were
+    re-saved at q75, the fakes hardly compressed) stops telling the classes apart."""
+    history_range: tuple[int, int] = (70, 80)
     resize_p: float = 0.3
     """Chance of a resize; its filter is drawn uniformly from ``filters``."""
     scale_range: tuple[float, float] = (0.5, 1.0)
@@ -138,7 +143,10 @@ class ProcessingChain:
         q_low, q_high = self.quality_range
         if not 1 <= q_low <= q_high <= 100:
             raise ValueError(f"Expected JPEG qualities 1 <= low <= high <= 100, got {self.quality_range}.")
-        for name in ("resize_p", "blur_p", "noise_p", "jpeg_p"):
+        h_low, h_high = self.history_range
+        if not 1 <= h_low <= h_high <= 100:
+            raise ValueError(f"Expected history qualities 1 <= low <= high <= 100, got {self.history_range}.")
+        for name in ("history_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Expected {name} in [0, 1], got {getattr(self, name)}.")
 
@@ -154,6 +162,10 @@ class ProcessingChain:
         sigma_noise = float(rng.uniform(0.0, self.max_noise))
         quality = int(rng.integers(self.quality_range[0], self.quality_range[1] + 1))
         steps = []
+        if self.history_p:  # drawn only when used, so chains without it keep their draws
+            history = int(rng.integers(self.history_range[0], self.history_range[1] + 1))
+            if rng.random() < self.history_p:
+                steps.append(("jpeg", history))
         if u[0] < self.resize_p and scale < 1.0:
             steps.append((f"resize-{name}", scale))
         if u[1] < self.blur_p:
@@ -169,7 +181,7 @@ class ProcessingChain:
 
 
 #: No processing at all (validation and test images are scored as they are).
-NO_PROCESSING = ProcessingChain(resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
+NO_PROCESSING = ProcessingChain(history_p=0.0, resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
 
 
 def apply_steps(rgb: np.ndarray, steps, rng: np.random.Generator) -> np.ndarray:
