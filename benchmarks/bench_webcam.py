@@ -55,6 +55,9 @@ HAAR = "face search (Haar, whole 640x480 frame)"
 TRACK = "face tracking (FaceTracker, mean a frame)"
 POLICY = "policy (BGR->RGB, the model's crops)"
 FACE_POLICY = "policy on the face crop (--roi face)"
+FEATURES = "features (log-DCT, normalise)"
+FACE_FEATURES = "features of the face crop's tiles (--roi face)"
+FACE_INVOKE = "invoke on the face crop's tiles (--roi face)"
 
 
 def make_video(folder: Path, frames: int) -> Path:
@@ -100,8 +103,9 @@ def mean_ms(fn, frames) -> float:
     return (time.process_time() - start) / len(frames) * 1e3
 
 
-def stage_costs(video: Path, detector: Detector, faces) -> dict[str, float]:
-    """CPU milliseconds per frame of each stage, on decoded frames held in memory (1 thread)."""
+def stage_costs(video: Path, detector: Detector, faces) -> tuple[dict[str, float], dict[str, int]]:
+    """CPU milliseconds per frame of each stage, on decoded frames held in memory (1 thread), and
+    how many model inputs each invoke stage runs (the frame's tiles; a face crop's)."""
     source = webcam.CaptureSource(str(video), "video", live=False)
     start = time.process_time()
     frames = []
@@ -114,9 +118,10 @@ def stage_costs(video: Path, detector: Detector, faces) -> dict[str, float]:
         lambda f: detector.cut(detector.decode(f, bgr=True)), frames
     )
     cut = [detector.cut(detector.decode(f, bgr=True))[0] for f in frames[:50]]
-    costs["features (log-DCT, normalise)"] = mean_ms(detector.spec.make_inputs, cut)
+    costs[FEATURES] = mean_ms(detector.spec.make_inputs, cut)
     inputs = [detector.spec.make_inputs(crops) for crops in cut]
     costs[INVOKE] = mean_ms(detector.predict_crops, inputs)
+    counts = {INVOKE: len(cut[0])}
     if faces is not None:
         costs[HAAR] = mean_ms(faces.find, frames)
         costs[TRACK] = mean_ms(webcam.FaceTracker(faces).find, frames)
@@ -125,9 +130,13 @@ def stage_costs(video: Path, detector: Detector, faces) -> dict[str, float]:
             for x, y, w, h in (webcam.face_crop_box(box, frame.shape) for box in faces.find(frame)[:1]):
                 crops.append(frame[y : y + h, x : x + w])
         costs[FACE_POLICY] = mean_ms(lambda c: detector.cut(detector.decode(c, bgr=True)), crops)
+        face_cut = [detector.cut(detector.decode(c, bgr=True))[0] for c in crops[:50]]
+        costs[FACE_FEATURES] = mean_ms(detector.spec.make_inputs, face_cut)
+        costs[FACE_INVOKE] = mean_ms(detector.predict_crops, [detector.spec.make_inputs(c) for c in face_cut])
+        counts[FACE_INVOKE] = len(face_cut[0])
     results = webcam.classify_frame(frames[0], detector, "full")
     costs["overlay"] = mean_ms(lambda f: webcam.draw_overlay(f, results, 0.5, 0.5, 30.0, 5.0), frames)
-    return costs
+    return costs, counts
 
 
 def multiply_adds(detector: Detector) -> int:
@@ -143,11 +152,14 @@ def multiply_adds(detector: Detector) -> int:
     return total
 
 
-def estimate_pi(costs: dict[str, float], macs: int, crops: int, rate=PI4_MACS_PER_S) -> dict[str, tuple[float, float]]:
-    """(low, high) ms a frame on a Pi 4 for each stage: the network from its multiply-adds at ``rate``
-    (one core: PI4_MACS_PER_S), every other stage as measured here times PI4_SLOWDOWN."""
+def estimate_pi(costs: dict[str, float], macs: int, counts: dict[str, int],
+                rate=PI4_MACS_PER_S) -> dict[str, tuple[float, float]]:
+    """(low, high) ms a frame on a Pi 4 for each stage: each invoke stage from the network's
+    multiply-adds times its number of inputs (``counts``) at ``rate`` (one core: PI4_MACS_PER_S),
+    every other stage as measured here times PI4_SLOWDOWN."""
     pi = {name: (ms * PI4_SLOWDOWN[0], ms * PI4_SLOWDOWN[1]) for name, ms in costs.items()}
-    pi[INVOKE] = (macs * crops / rate[1] * 1e3, macs * crops / rate[0] * 1e3)
+    for stage, n in counts.items():
+        pi[stage] = (macs * n / rate[1] * 1e3, macs * n / rate[0] * 1e3)
     return pi
 
 
@@ -236,23 +248,25 @@ def main(argv=None) -> int:
                 )
         cv2.setNumThreads(1)
         with Detector.from_file(num_threads=1) as detector:
-            costs = stage_costs(video, detector, faces)
-            macs, crops = multiply_adds(detector), len(detector.cut(np.zeros((480, 640, 3), np.uint8))[0])
+            costs, counts = stage_costs(video, detector, faces)
+            macs = multiply_adds(detector)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
-    pi = estimate_pi(costs, macs, crops)
+    pi = estimate_pi(costs, macs, counts)
+    crops = " / ".join(f"{n} ({'face' if stage == FACE_INVOKE else 'frame'})" for stage, n in counts.items())
     print(f"\nper-frame cost by stage, 1 thread (CPU ms), and a Pi 4 core's estimated (network: {macs / 1e6:.1f} M "
-          f"multiply-adds x {crops} crop(s) at {PI4_MACS_PER_S[0] / 1e9:g}-{PI4_MACS_PER_S[1] / 1e9:g} G/s; "
+          f"multiply-adds x {crops} input(s) at {PI4_MACS_PER_S[0] / 1e9:g}-{PI4_MACS_PER_S[1] / 1e9:g} G/s; "
           f"the rest x {PI4_SLOWDOWN[0]:g}-{PI4_SLOWDOWN[1]:g}):")
     for name, ms in costs.items():
         print(f"  {name:46} {ms:7.2f}   Pi 4 {pi[name][0]:6.1f}..{pi[name][1]:6.1f}")
-    shared = [name for name in costs if name not in (POLICY, FACE_POLICY, HAAR, TRACK)]
-    per_roi = {"full": [*shared, POLICY]}
+    frame_only, face_only = (POLICY, FEATURES, INVOKE), (FACE_POLICY, FACE_FEATURES, FACE_INVOKE)
+    shared = [name for name in costs if name not in (*frame_only, *face_only, HAAR, TRACK)]
+    per_roi = {"full": [*shared, *frame_only]}
     if faces is not None:
-        per_roi["face, search every frame"] = [*shared, FACE_POLICY, HAAR]
-        per_roi["face, tracked (now)"] = [*shared, FACE_POLICY, TRACK]
+        per_roi["face, search every frame"] = [*shared, *face_only, HAAR]
+        per_roi["face, tracked (now)"] = [*shared, *face_only, TRACK]
     for threads, rate in ((1, PI4_MACS_PER_S), (4, PI4_MACS_PER_S_4_THREADS)):
-        pi = estimate_pi(costs, macs, crops, rate)
+        pi = estimate_pi(costs, macs, counts, rate)
         print(f"\nestimated FPS, one face, {threads} interpreter thread(s) on the Pi (an estimate until measured "
               "on a Pi: run this script there):")
         for roi, stages in per_roi.items():
