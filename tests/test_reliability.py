@@ -394,6 +394,15 @@ def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path, det
         path = tmp_path / f"noise_{seed}.png"
         Image.fromarray(smooth_noise(np.random.default_rng(seed), 144, 144)).save(path)
         candidates.append(path)
+    # A sure model rounds most images to 0.000 or 1.000: blends of a real and a fake sample's tile
+    # give the scores in between.
+    tiles = [np.asarray(Image.open(sample).convert("RGB"), dtype=np.float32)[:144, :144]
+             for sample in sorted((root / "apps" / "samples").glob("*.png"))]
+    real, fake = tiles[-3], tiles[0]
+    for alpha in np.linspace(0.02, 0.98, 49):
+        path = tmp_path / f"blend_{alpha:.2f}.png"
+        Image.fromarray(np.rint((1 - alpha) * real + alpha * fake).astype(np.uint8)).save(path)
+        candidates.append(path)
     # Cross-talk shows as another file's p_fake: the 8 must differ at the 3 decimals the app shows.
     files, expected = [], []
     for path in candidates:
