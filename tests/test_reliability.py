@@ -121,9 +121,9 @@ def make_cases(folder: Path) -> list[Case]:
         (Case("at_budget_rgba_8000x8000.png", VERDICT, "a real 8000x8000 half-transparent RGBA PNG "
               "(64 MP, through the compositing path)"),
          encode(Image.new("RGBA", (8000, 8000), (90, 120, 150, 100)), "PNG")),
-        (Case("wide_20000x128.png", VERDICT, "aspect ratio 156:1 (centre-cropped)"),
+        (Case("wide_20000x128.png", VERDICT, "aspect ratio 156:1 (read as tiles along it)"),
          encode(Image.fromarray(np.tile(face[:128], (1, 125, 1))), "PNG")),
-        (Case("tall_128x20000.png", VERDICT, "aspect ratio 1:156 (centre-cropped)"),
+        (Case("tall_128x20000.png", VERDICT, "aspect ratio 1:156 (read as tiles along it)"),
          encode(Image.fromarray(np.tile(face[:, :128], (125, 1, 1))), "PNG")),
         (Case("line_20000x1.png", "not upsampled", "20000x1"),
          encode(Image.new("RGB", (20000, 1)), "PNG")),
