@@ -1,6 +1,7 @@
 """Assemble the native-resolution image dataset from local git mirrors, as a manifest lists it.
 
-The manifest (default: the committed ``manifests/native_v1.csv`` next to this module) names every
+The manifest (default: the committed ``manifests/native_v1.csv.gz`` next to this module (a
+gzip-compressed CSV; any manifest may be plain ``.csv`` or ``.csv.gz``)) names every
 image by public repository, commit and path, with its sha256 and its split, label and generator.
 No image is copied into this repository: this builder reads each file out of a local copy of its
 repository with ``git cat-file --batch`` (one process per source), checks its sha256, and writes it
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import hashlib
 import os
 import re
@@ -57,16 +59,24 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # label, generator, kind, split: the
 
 
 def default_manifest() -> Path:
-    """The committed manifest shipped with this package (``manifests/native_v1.csv``)."""
+    """The committed manifest shipped with this package (``manifests/native_v1.csv.gz``)."""
     try:
         from importlib.resources import files
 
-        candidate = Path(str(files(__package__ or "deepfake_dct.training") / "manifests" / "native_v1.csv"))
+        candidate = Path(str(files(__package__ or "deepfake_dct.training") / "manifests" / "native_v1.csv.gz"))
         if candidate.is_file():
             return candidate
     except Exception:  # not importable as a package (run as a loose file): fall back to the folder
         pass
-    return Path(__file__).resolve().parent / "manifests" / "native_v1.csv"
+    return Path(__file__).resolve().parent / "manifests" / "native_v1.csv.gz"
+
+
+def open_manifest(manifest: Path) -> IO[str]:
+    """A manifest's text, gunzipped when its name ends in ``.gz`` (the committed one is: as plain
+    CSV it would be 2.4 MB, mostly the licence repeated on every row)."""
+    if str(manifest).endswith(".gz"):
+        return gzip.open(manifest, "rt", newline="", encoding="utf-8")
+    return open(manifest, newline="", encoding="utf-8")
 
 
 class DatasetBuildError(RuntimeError):
@@ -147,7 +157,7 @@ def read_manifest(manifest: Path) -> tuple[list[Row], list[str]]:
     problems: list[str] = []
     rows: list[Row] = []
     try:
-        handle = open(manifest, newline="", encoding="utf-8")
+        handle = open_manifest(manifest)
     except OSError as e:
         return [], [f"manifest {manifest} cannot be read: {e.strerror or e}"]
     with handle:
