@@ -126,6 +126,7 @@ class Detector:
         self._lock = threading.Lock()
         self._inputs = self._match_inputs()
         self._batch_size = 1
+        self._batched = self._batch_capable()
         outputs = self._interpreter.get_output_details()
         if len(outputs) != 1 or int(np.prod(outputs[0]["shape"])) != 1:
             raise ModelFileError(
@@ -187,7 +188,7 @@ class Detector:
 
     def _batch_capable(self) -> bool:
         """Whether every input's batch dimension is dynamic (-1 in its shape signature), so that all
-        of an image's crops run in one invoke."""
+        of an image's crops run in one invoke (asked once, at load)."""
         return all(int(d.get("shape_signature", d["shape"])[0]) == -1 for d in self._inputs.values())
 
     @property
@@ -217,7 +218,7 @@ class Detector:
         with self._lock:
             if self._interpreter is None:
                 raise ValueError("Expected an open Detector, got one that was closed.")
-            if self._batch_capable():
+            if self._batched:
                 return self._invoke(inputs, n)
             return np.concatenate([self._invoke({k: v[i : i + 1] for k, v in inputs.items()}, 1)
                                    for i in range(n)])

@@ -23,7 +23,7 @@ from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
 from deepfake_dct.evaluation.perturb import CLEAN, Condition
 from deepfake_dct.evaluation.progress import progress_bar
 from deepfake_dct.training import rundir
-from deepfake_dct.training.data import LABELS, Split
+from deepfake_dct.training.data import LABELS, Split, aggregate_images
 
 #: Images decoded and scored together (a Keras model is called once per chunk).
 CHUNK = 16
@@ -138,10 +138,7 @@ class KerasModel:
     def predict(self, inputs: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
         """One p_fake per image: all images' crops in one call, aggregated per image as the
         runtime does."""
-        batch = {name: np.concatenate([x[name] for x in inputs]) for name in self.spec.input_names}
-        crops = np.asarray(self.model(batch, training=False), dtype=np.float64).reshape(-1)
-        counts = [len(next(iter(x.values()))) for x in inputs]
-        return np.array([self.spec.aggregate(c) for c in np.split(crops, np.cumsum(counts)[:-1])])
+        return aggregate_images(lambda batch: self.model(batch, training=False), list(inputs), self.spec)
 
     def close(self) -> None:
         self.model = None

@@ -27,7 +27,7 @@ from deepfake_dct.detector.model_file import METADATA_NAME, NORMALISATION_NAME, 
 from deepfake_dct.export.options import VARIANTS, ExportOptions, options_from_args
 from deepfake_dct.export.quiet import held_output
 from deepfake_dct.training import metrics, rundir
-from deepfake_dct.training.data import Split, atomic_write_bytes, atomic_write_json, image_inputs
+from deepfake_dct.training.data import Split, aggregate_images, atomic_write_bytes, atomic_write_json, image_inputs
 
 
 def convert(model, variant: str, representative: Callable[[], Iterator[list]] | None = None) -> bytes:
@@ -94,10 +94,7 @@ def held_out_examples(split: Split, spec: ModelSpec, name: str = "test"):
 def score_keras(model, examples: list[dict[str, np.ndarray]], spec: ModelSpec) -> np.ndarray:
     """p_fake per image from the Keras model: every crop in one predict, aggregated per image as
     the runtime aggregates them."""
-    stacked = {n: np.concatenate([e[n] for e in examples]) for n in spec.input_names}
-    crops = np.asarray(model.predict(stacked, verbose=0)).reshape(-1)
-    counts = np.cumsum([len(e[spec.input_names[0]]) for e in examples])[:-1]
-    return np.array([spec.aggregate(c) for c in np.split(crops, counts)])
+    return aggregate_images(lambda stacked: model.predict(stacked, verbose=0), examples, spec)
 
 
 def representative_dataset(split: Split, spec: ModelSpec, model, count: int, seed: int = 0):

@@ -150,6 +150,16 @@ def image_inputs(path: Path | str, spec: ModelSpec) -> dict[str, np.ndarray]:
     return spec.make_inputs(crops)
 
 
+def aggregate_images(predict_crops, examples: list[dict[str, np.ndarray]], spec: ModelSpec) -> np.ndarray:
+    """One p_fake per image from each image's crop inputs (:func:`image_inputs`): every crop of
+    every image through ``predict_crops`` (stacked inputs by name -> a score per crop) in one call,
+    then each image's scores aggregated as the runtime aggregates them."""
+    stacked = {n: np.concatenate([e[n] for e in examples]) for n in spec.input_names}
+    crops = np.asarray(predict_crops(stacked), dtype=np.float64).reshape(-1)
+    ends = np.cumsum([len(e[spec.input_names[0]]) for e in examples])[:-1]
+    return np.array([spec.aggregate(c) for c in np.split(crops, ends)])
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes via a temp file and rename, so an interruption never leaves half a file behind."""
     path = Path(path)
@@ -164,6 +174,7 @@ def atomic_write_json(path: Path, obj) -> None:
 
 __all__ = [
     "LABELS",
+    "aggregate_images",
     "SPLITS",
     "Split",
     "atomic_write_bytes",
