@@ -47,7 +47,9 @@ from pathlib import Path
 from typing import IO, Iterable, Sequence
 
 COLUMNS = ("source", "commit", "path", "sha256", "bytes", "licence", "label", "generator", "kind", "split")
-LABELS = ("real", "fake")
+#: "other": images outside what the detector is for (drawings, screenshots, text, charts), a test set
+#: for the out-of-scope check; training never reads them (it reads real/ and fake/ only).
+LABELS = ("real", "fake", "other")
 SPLITS = ("train", "val", "test")
 USED_NAME = "manifest_used.csv"
 MAX_LISTED = 20  # problems named in the error message; the rest are counted
@@ -446,12 +448,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder to write (created if absent)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
+    twins = sub.add_parser(
+        "twins",
+        help="add a reconstructed fake twin of every real (DATA/<split>/fake/twin-<upsampler>/)",
+        description=(
+            "Train one small autoencoder per upsampler (transposed convolution, nearest + conv, "
+            "bilinear + conv, pixel shuffle) on the train split's reals, then write each real's "
+            "reconstruction, labelled fake, saved with the real's own JPEG tables (or as PNG): "
+            "content and compression history then carry no label. Needs TensorFlow (.[train])."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    twins.add_argument("data", type=Path, help="dataset folder written by 'dataset build'")
+    twins.add_argument("--splits", nargs="+", default=["train", "val"], help="splits whose reals get twins")
+    twins.add_argument("--steps", type=int, default=600, help="training steps per decoder")
+    twins.add_argument("--max-side", type=int, default=512, help="largest twin side (a window of the real)")
+    twins.add_argument("--seed", type=int, default=0)
+    twins.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``deepfake-dct dataset build ...``: returns 0 when the dataset is complete, 2 otherwise."""
+    """``deepfake-dct dataset build|twins ...``: returns 0 when done, 2 when anything is missing."""
     args = _parser().parse_args(argv)
+    if args.command == "twins":
+        from deepfake_dct.training.twins import make_twins
+
+        try:
+            report = make_twins(args.data, args.splits, steps=args.steps, max_side=args.max_side,
+                                seed=args.seed, progress=None if args.quiet else sys.stderr)
+        except ValueError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 2
+        print(report.summary())
+        return 0
     try:
         report = build_dataset(args.manifest, args.mirrors, args.out, progress=None if args.quiet else sys.stderr)
     except DatasetBuildError as e:
