@@ -151,3 +151,18 @@ def test_history_step_comes_first_and_only_when_asked():
         ProcessingChain(history_p=0.0).draw(np.random.default_rng(s)) for s in range(20)]
     with pytest.raises(ValueError, match="history"):
         ProcessingChain(history_range=(80, 70))
+
+
+def test_greyscale_step_follows_the_history_and_leaves_other_chains_draws_alone(rng):
+    chain = ProcessingChain(history_p=1.0, grey_p=1.0, resize_p=1.0, jpeg_p=0.0, blur_p=0.0, noise_p=0.0)
+    steps = chain.draw(np.random.default_rng(0))
+    assert [s[0] for s in steps[:2]] == ["jpeg", "greyscale"] and steps[2][0].startswith("resize-")
+    assert [ProcessingChain().draw(np.random.default_rng(s)) for s in range(20)] == [
+        ProcessingChain(grey_p=0.0).draw(np.random.default_rng(s)) for s in range(20)]
+    grey = ProcessingChain(grey_p=1.0, resize_p=0.0, jpeg_p=0.0, blur_p=0.0, noise_p=0.0)(
+        smooth_noise(rng, 40, 40), np.random.default_rng(0))
+    assert grey.shape == (40, 40, 3)
+    np.testing.assert_array_equal(grey[..., 0], grey[..., 1])
+    np.testing.assert_array_equal(grey[..., 1], grey[..., 2])
+    with pytest.raises(ValueError, match="grey_p"):
+        ProcessingChain(grey_p=1.5)

@@ -55,6 +55,9 @@ class TrainOptions:
     processing_history: float = 0.0
     """With ``processing``: the chance that a crop first gets a JPEG q70-80 history, either class
     alike (``ProcessingChain.history_p``)."""
+    processing_grey: float = 0.0
+    """With ``processing``: the chance that a crop is first turned greyscale, either class alike
+    (``ProcessingChain.grey_p``)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -88,6 +91,8 @@ class TrainOptions:
             raise ValueError(f"Expected crops_per_image of at least 1, got {self.crops_per_image}.")
         if not 0.0 <= self.processing_history <= 1.0:
             raise ValueError(f"Expected processing_history (a probability) in 0..1, got {self.processing_history}.")
+        if not 0.0 <= self.processing_grey <= 1.0:
+            raise ValueError(f"Expected processing_grey (a probability) in 0..1, got {self.processing_grey}.")
         if self.processing and self.input_mode != "tiles":
             raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
@@ -104,7 +109,9 @@ class TrainOptions:
 
     def chain(self) -> ProcessingChain:
         """The training crops' processing: the label-blind chain, or none."""
-        return ProcessingChain(history_p=self.processing_history) if self.processing else NO_PROCESSING
+        if not self.processing:
+            return NO_PROCESSING
+        return ProcessingChain(history_p=self.processing_history, grey_p=self.processing_grey)
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -170,6 +177,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processing-history", type=float, default=d.processing_history,
                    help="with --processing: chance a crop first gets a JPEG q70-80 history, either class "
                         "alike (default: %(default)s)")
+    p.add_argument("--processing-grey", type=float, default=d.processing_grey,
+                   help="with --processing: chance a crop is first turned greyscale, either class alike "
+                        "(default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

@@ -61,6 +61,12 @@ def blur(rgb: np.ndarray, sigma: float, rng: np.random.Generator | None = None) 
     return np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(sigma)))
 
 
+def greyscale(rgb: np.ndarray, strength: float = 1.0, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Black and white (Pillow's ITU-R 601 luma), stored as three equal channels, as a greyscale
+    photo decodes."""
+    return np.asarray(Image.fromarray(rgb).convert("L").convert("RGB"))
+
+
 def noise(rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Additive Gaussian noise of standard deviation ``sigma`` on the 0-255 scale, rounded and clipped."""
     noisy = rgb.astype(np.float32) + np.float32(sigma) * rng.standard_normal(rgb.shape, dtype=np.float32)
@@ -91,6 +97,7 @@ OPERATIONS = {
     "jpeg": jpeg,
     "downscale": downscale,
     "blur": blur,
+    "greyscale": greyscale,
     "noise": noise,
     "crop": crop,
     "centre_crop": centre_crop,
@@ -104,8 +111,8 @@ class ProcessingChain:
 
     Every draw comes from the generator the caller passes, never from the label: a real and a fake
     face go through the same distribution of resizes, blurs, noise and re-compressions, so that
-    processing carries no information about the class. Order: resize, blur, noise, JPEG (as an image
-    is resized, softened or sharpened, then saved). The random crop offset that moves the 8x8 JPEG
+    processing carries no information about the class. Order: history, greyscale, resize, blur, noise,
+    JPEG (as an image is resized, softened or sharpened, then saved). The random crop offset that moves the 8x8 JPEG
     grid against the model's crops is the crop sampler's job (see ``deepfake_dct.training.tiles``).
     """
 
@@ -114,6 +121,9 @@ class ProcessingChain:
     compression history given to either class alike, so that having one (most public reals were
     re-saved at q75, the fakes hardly compressed) stops telling the classes apart."""
     history_range: tuple[int, int] = (70, 80)
+    grey_p: float = 0.0
+    """Chance of turning the image greyscale first (a black-and-white photo, like LFW's): the public
+    reals include greyscale faces, the fakes none, so colour must not be what marks a real."""
     resize_p: float = 0.3
     """Chance of a resize; its filter is drawn uniformly from ``filters``."""
     scale_range: tuple[float, float] = (0.5, 1.0)
@@ -146,7 +156,7 @@ class ProcessingChain:
         h_low, h_high = self.history_range
         if not 1 <= h_low <= h_high <= 100:
             raise ValueError(f"Expected history qualities 1 <= low <= high <= 100, got {self.history_range}.")
-        for name in ("history_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
+        for name in ("history_p", "grey_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Expected {name} in [0, 1], got {getattr(self, name)}.")
 
@@ -166,6 +176,8 @@ class ProcessingChain:
             history = int(rng.integers(self.history_range[0], self.history_range[1] + 1))
             if rng.random() < self.history_p:
                 steps.append(("jpeg", history))
+        if self.grey_p and rng.random() < self.grey_p:  # likewise
+            steps.append(("greyscale", 1.0))
         if u[0] < self.resize_p and scale < 1.0:
             steps.append((f"resize-{name}", scale))
         if u[1] < self.blur_p:
@@ -181,7 +193,7 @@ class ProcessingChain:
 
 
 #: No processing at all (validation and test images are scored as they are).
-NO_PROCESSING = ProcessingChain(history_p=0.0, resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
+NO_PROCESSING = ProcessingChain(history_p=0.0, grey_p=0.0, resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
 
 
 def apply_steps(rgb: np.ndarray, steps, rng: np.random.Generator) -> np.ndarray:
