@@ -42,7 +42,8 @@ def _detect(args: argparse.Namespace) -> int:
                 print(json.dumps(record), flush=True)
             else:
                 hedge = "\tuncertain" if result.uncertain else ""
-                print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}{hedge}", flush=True)
+                scope = f"\tout of scope: {result.out_of_scope}" if result.out_of_scope else ""
+                print(f"{path}\t{result.label}\tp_fake={result.p_fake:.4f}{hedge}{scope}", flush=True)
                 if args.explain:
                     for c in result.crops:
                         box = c.box

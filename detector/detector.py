@@ -80,6 +80,15 @@ class Detection:
     policy: the region that was downscaled)."""
     uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN
     """The model's margin around the threshold within which the verdict is "uncertain"."""
+    out_of_scope: str | None = None
+    """Why the image is unlike what the model was trained on (a drawing, a screenshot...), so that
+    its verdict should not be trusted; None when it is in scope or the model file cannot tell."""
+    scope_distance: float | None = None
+    """The image's spectral distance from the training images (``deepfake_dct.detector.scope``);
+    None when the model file records no scope."""
+    flat_fraction: float | None = None
+    """The share of its crops' pixels in flat fills (``deepfake_dct.detector.scope``); None when
+    the model file records no scope."""
 
     @property
     def is_fake(self) -> bool:
@@ -253,12 +262,18 @@ class Detector:
         inputs = self.spec.make_inputs(crops)
         scores = self.predict_crops(inputs)
         p_fake = self.spec.aggregate(scores)
+        reading = None
+        if self.spec.scope is not None and "log_dct" in inputs:
+            reading = self.spec.scope.read(inputs["log_dct"], crops)
         detection = Detection(
             label=verdict(p_fake, self.threshold),
             p_fake=p_fake,
             threshold=self.threshold,
             crops=tuple(CropScore(box, float(p)) for box, p in zip(boxes, scores)),
             uncertain_margin=self.uncertain_margin,
+            out_of_scope=None if reading is None else reading.reason,
+            scope_distance=None if reading is None else reading.distance,
+            flat_fraction=None if reading is None else reading.flat,
         )
         return Analysis(detection=detection, rgb=rgb, crops=crops, inputs=inputs)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
 from deepfake_dct.detector.images import InputPolicy
+from deepfake_dct.detector.scope import Scope
 
 METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"
@@ -55,6 +56,9 @@ class ModelSpec:
     """A short line: what it was trained on, and how."""
     extra: dict = field(default_factory=dict)
     """Free-form facts (e.g. held-out metrics) shown to users, never used to compute."""
+    scope: Scope | None = None
+    """The training images' spectral profile and the distance past which an image is out of scope
+    (None: the model cannot say)."""
 
     def __post_init__(self) -> None:
         if self.representation not in REPRESENTATIONS:
@@ -117,6 +121,8 @@ class ModelSpec:
             "architecture": self.architecture,
             "provenance": self.provenance,
             "extra": self.extra,
+            # Optional: a runtime that predates it ignores the key and gives no warning.
+            **({"scope": self.scope.to_json()} if self.scope is not None else {}),
         }
 
     def normalisation_bytes(self) -> bytes:
@@ -149,6 +155,7 @@ class ModelSpec:
                 architecture=str(meta.get("architecture", "")),
                 provenance=str(meta.get("provenance", "")),
                 extra=dict(meta.get("extra", {})),
+                scope=Scope.from_json(meta["scope"]) if "scope" in meta else None,
             )
         except (KeyError, TypeError) as e:
             raise ModelFileError(f"Model metadata is incomplete or malformed ({e!r}).") from e

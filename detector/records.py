@@ -9,14 +9,15 @@ from deepfake_dct.detector.detector import Detection
 
 #: Every key a record can have, in order: the columns of a table of records (a scored record has no
 #: "error"; an error record has only "path", "model" and "error").
-RECORD_FIELDS = ("path", "label", "p_fake", "threshold", "uncertain", "model", "error")
+RECORD_FIELDS = ("path", "label", "p_fake", "threshold", "uncertain", "out_of_scope", "model", "error")
 
 
 def detection_record(path: str | os.PathLike, detection: Detection, model: str) -> dict:
     """A scored image: p_fake rounded to 6 decimals, the threshold it was compared with, whether it
-    is near that threshold, and the model file's name."""
+    is near that threshold, why it is out of scope (null when it is not), and the model file's name."""
     return {"path": str(path), "label": detection.label, "p_fake": round(detection.p_fake, 6),
-            "threshold": detection.threshold, "uncertain": detection.uncertain, "model": model}
+            "threshold": detection.threshold, "uncertain": detection.uncertain,
+            "out_of_scope": detection.out_of_scope, "model": model}
 
 
 def crop_records(detection: Detection) -> list[dict]:
