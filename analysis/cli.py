@@ -233,6 +233,20 @@ def _history(args: argparse.Namespace) -> tuple[str, int]:
     return "\n".join(lines), skipped
 
 
+def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
+    from deepfake_dct.training.calibrate import recalibrate_run
+
+    facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None)
+    cutoffs = facts["scope_cutoffs"]
+    return (f"{args.run}: temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
+            f"uncertain within {facts['uncertain_margin']:.2f} of it; validation log loss "
+            f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
+            f"({facts['calibration_set']})"
+            + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "
+               f"{cutoffs['flat']:.3f}" if cutoffs else "")
+            + f". Recorded in {Path(args.run) / 'spec.json'}; `deepfake-dct export {args.run}` embeds it."), 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake-dct analyze",
@@ -289,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--b", required=True, help="second folder (e.g. FFHQ re-saved as JPEG q75)")
     p.add_argument("--max-images", type=int, default=None, help="a seeded sample of at most N per folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the crops (default 0)")
+    p = add("calibrate", _calibrate, "refit a tiles run's temperature, threshold, uncertain band and "
+            "out-of-scope check on its validation images, written to the run's spec.json")
+    p.add_argument("--run", required=True, help="a folder written by `deepfake-dct train`")
+    p.add_argument("--data-root", default=None,
+                   help="where the run's images are now, if they moved since training")
     size(add("architecture", _architecture,
              "each architecture in training.models.ARCHITECTURES, layer by layer"))
     return parser

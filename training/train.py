@@ -15,6 +15,7 @@ from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, Runni
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import ModelSpec
 from deepfake_dct.training import metrics, rundir
+from deepfake_dct.training.calibrate import calibrate, predict_images
 from deepfake_dct.training.data import atomic_write_json, load_rgb, make_split
 from deepfake_dct.training.options import TrainOptions, options_from_args, recorded_arguments
 from deepfake_dct.training.tiles import crop_rng, sample_crops
@@ -49,24 +50,6 @@ def compute_normalisation(paths, options: TrainOptions, log_eps: float, skips) -
     if batch:
         moments.add(np.stack(batch))
     return moments.normalisation()
-
-
-def predict_images(model, paths, labels, spec: ModelSpec, skips) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, p_fake) per image, as the runtime scores it: the policy's crops, one model call per
-    image, the crops' scores aggregated. For "tiles" models, whose training batches hold crops."""
-    names = list(model.input)
-    kept, scores = [], []
-    for path, label in zip(paths, labels):
-        try:
-            crops, _ = spec.policy.crops(load_rgb(path))
-        except ImageError as e:
-            skips.add(str(path), str(e))
-            continue
-        inputs = spec.make_inputs(crops)
-        p = np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1)
-        scores.append(spec.aggregate(p))
-        kept.append(label)
-    return np.asarray(kept, dtype=int), np.asarray(scores)
 
 
 def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -200,16 +183,19 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     else:
         model = members[0]
 
-    val_labels, val_scores = scored(model, "val")
-    temperature = 1.0
-    if tiles:  # Calibrated on validation images, then the threshold chosen on calibrated scores.
-        temperature = metrics.fit_temperature(val_labels, val_scores)
-        val_scores = metrics.apply_temperature(val_scores, temperature)
-        spec = ModelSpec(**{**vars(spec), "temperature": temperature})
-    threshold = metrics.best_threshold(val_labels, val_scores)
+    calibration_facts = None
+    if tiles:  # temperature, threshold, uncertain band and scope, fitted on validation images
+        calibration = calibrate(model, spec, split, skips)
+        spec, calibration_facts = calibration.spec, calibration.facts
+        val_labels, val_scores = scored(model, "val")
+        threshold = spec.threshold
+    else:
+        val_labels, val_scores = scored(model, "val")
+        threshold = metrics.best_threshold(val_labels, val_scores)
+    temperature = spec.temperature
     test_labels, test_scores = scored(model, "test")
     test = metrics.summary(test_labels, test_scores, threshold)
-    spec = ModelSpec(**{**vars(spec), "threshold": threshold, "extra": {"test": test}})
+    spec = ModelSpec(**{**vars(spec), "threshold": threshold, "extra": {**spec.extra, "test": test}})
 
     tmp = out / ".model.tmp.keras"
     model.save(tmp)
@@ -226,6 +212,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         "skipped": {"count": len(skips), "files": skips.reasons},
         "threshold": threshold,
         "temperature": temperature,
+        "calibration": calibration_facts,
         "processing_chain": dataclasses.asdict(options.chain()) if options.processing else None,
         "validation": metrics.summary(val_labels, val_scores, threshold),
         "test": test,

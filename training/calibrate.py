@@ -1,0 +1,124 @@
+"""What a model file says about its own confidence, fitted on the validation split: the temperature
+that makes p_fake a probability, the threshold, the "uncertain" band around it, and the out-of-scope
+check (``training.scope``). ``train`` calls :func:`calibrate` at the end of a tiles run;
+``deepfake-dct analyze calibrate --run RUN`` refits a finished run (then ``export`` embeds it).
+
+Validation images of the training sources are easier than what users upload: the network separates
+them almost perfectly, and a temperature fitted on them alone makes every score near 0 or 1. So the
+calibration set is the validation images as stored *and* re-saved as JPEG q75 (both classes alike,
+``training.perturb.jpeg``): the confidence is fitted to images in the state most photos online are in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_dct.detector.images import ImageError
+from deepfake_dct.detector.model_file import ModelSpec
+from deepfake_dct.training import metrics, rundir
+from deepfake_dct.training.data import Split, load_rgb
+from deepfake_dct.training.perturb import jpeg
+from deepfake_dct.training.scope import fit_split_scope
+
+#: JPEG quality of the re-saved copy of each validation image in the calibration set.
+CALIBRATION_JPEG = 75
+#: The uncertain band: p_fake within this many of the threshold, in rings of this width, is
+#: "uncertain" while a ring's validation accuracy is below :data:`UNCERTAIN_ACCURACY`.
+RING_WIDTH = 0.05
+UNCERTAIN_ACCURACY = 0.8
+MIN_RING_IMAGES = 10
+
+
+def predict_images(model, paths, labels, spec: ModelSpec, skips, jpeg_quality: int = 0):
+    """(labels, p_fake) per image, as the runtime scores it: the policy's crops, one model call per
+    image, the crops' scores aggregated with ``spec``'s temperature. ``jpeg_quality``: each image
+    re-saved at that quality first (0: as stored)."""
+    names = list(model.input)
+    kept, scores = [], []
+    for path, label in zip(paths, labels):
+        try:
+            rgb = load_rgb(path)
+            crops, _ = spec.policy.crops(jpeg(rgb, jpeg_quality) if jpeg_quality else rgb)
+        except ImageError as e:
+            skips.add(str(path), str(e))
+            continue
+        inputs = spec.make_inputs(crops)
+        p = np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1)
+        scores.append(spec.aggregate(p))
+        kept.append(label)
+    return np.asarray(kept, dtype=int), np.asarray(scores)
+
+
+def uncertain_margin(labels, p_fake, threshold: float) -> float:
+    """The half-width of the band around ``threshold`` where verdicts are unreliable: images are
+    grouped in rings of |p_fake - threshold| (:data:`RING_WIDTH` wide); the band reaches out to the
+    outer edge of the farthest ring (with at least :data:`MIN_RING_IMAGES` images) whose accuracy
+    is below :data:`UNCERTAIN_ACCURACY`, and is 0 when every ring is accurate enough."""
+    y = np.asarray(labels).astype(bool)
+    p = np.asarray(p_fake, dtype=np.float64)
+    distance = np.abs(p - threshold)
+    correct = (p >= threshold) == y
+    margin = 0.0
+    for k in range(int(np.ceil(1.0 / RING_WIDTH))):
+        ring = (distance >= k * RING_WIDTH) & (distance < (k + 1) * RING_WIDTH)
+        if ring.sum() >= MIN_RING_IMAGES and correct[ring].mean() < UNCERTAIN_ACCURACY:
+            margin = (k + 1) * RING_WIDTH
+    return round(min(margin, 0.5), 4)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    spec: ModelSpec
+    """The spec with temperature, threshold, uncertain band and scope set."""
+    facts: dict
+    """What was fitted and on what, for the run's report."""
+
+
+def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
+    """Fits temperature (on validation images as stored and re-saved), then the threshold (on
+    them as stored, calibrated), the uncertain band (on both) and the scope."""
+    spec = ModelSpec(**{**vars(spec), "temperature": 1.0})
+    paths, labels = split.paths("val"), split.labels["val"]
+    stored = predict_images(model, paths, labels, spec, skips)
+    resaved = predict_images(model, paths, labels, spec, skips, CALIBRATION_JPEG)
+    y = np.concatenate([stored[0], resaved[0]])
+    p = np.concatenate([stored[1], resaved[1]])
+    temperature = metrics.fit_temperature(y, p)
+    stored_p = metrics.apply_temperature(stored[1], temperature)
+    threshold = metrics.best_threshold(stored[0], stored_p)
+    calibrated = metrics.apply_temperature(p, temperature)
+    margin = uncertain_margin(y, calibrated, threshold)
+    scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
+    spec = ModelSpec(**{**vars(spec), "temperature": temperature, "threshold": threshold, "scope": scope,
+                        "extra": {**spec.extra, "uncertain_margin": margin}})
+    facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
+             "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
+             "validation_log_loss_before": _log_loss(y, p), "validation_log_loss_after": _log_loss(y, calibrated),
+             "scope_cutoffs": None if scope is None else {"distance": scope.cutoff, "flat": scope.flat_cutoff}}
+    return Calibration(spec, facts)
+
+
+def _log_loss(labels, p) -> float:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q)))
+
+
+def recalibrate_run(run: Path, data_root: Path | None = None) -> dict:
+    """Refits a finished run's calibration (:func:`calibrate`) and records it in its spec.json;
+    returns the facts."""
+    import keras
+
+    from deepfake_dct.training.pipeline import SkipLog
+
+    run = Path(run)
+    model = keras.models.load_model(run / rundir.MODEL, compile=False, safe_mode=True)
+    spec = rundir.load_spec(run)
+    if spec.policy.mode != "tiles":
+        raise ValueError(f"Expected a tiles run (native-resolution crops), got policy mode {spec.policy.mode!r}.")
+    calibration = calibrate(model, spec, Split.load(run / rundir.SPLIT, data_root), SkipLog())
+    rundir.save_spec(run, calibration.spec)
+    return calibration.facts
