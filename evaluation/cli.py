@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fake", nargs="+", metavar="DIR",
                    help="folder(s) of fake images (searched recursively; several: one source each) "
                         "(default: none)")
+    p.add_argument("--other", nargs="+", metavar="DIR",
+                   help="folders of images the detector is not for (drawings, screenshots, text, charts): "
+                        "reports the share given the out-of-scope warning, per folder (default: none)")
     p.add_argument("--split", help="a run's split.json: score only the files of --subset it lists (under "
                                    "--real/--fake, or the class folders of the data root it records) "
                                    "(default: none)")
@@ -101,9 +104,9 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 def evaluate(args: argparse.Namespace, command: str) -> dict:
     """Scores one model as the arguments say; prints the summary, writes the files if --out."""
     from deepfake_dct.evaluation.perturb import CLEAN, INVARIANCE, ROBUSTNESS
-    from deepfake_dct.evaluation.report import build_report, summary_text, write_outputs
-    from deepfake_dct.evaluation.score import (describe_model, folder_items, load_model, score, seen_in_training,
-                                  split_items)
+    from deepfake_dct.evaluation.report import build_report, other_rows, summary_text, write_outputs
+    from deepfake_dct.evaluation.score import (describe_model, folder_items, load_model, other_items, score,
+                                               seen_in_training, split_items)
 
     format_jpeg = args.jpeg or 0
     model = load_model(args.model or default_model_path(), args.threads)
@@ -115,12 +118,19 @@ def evaluate(args: argparse.Namespace, command: str) -> dict:
         items = folder_items(args.real, args.fake)
     conditions = INVARIANCE if args.invariance else ROBUSTNESS if args.robustness else (CLEAN,)
     scores = score(model, items, conditions, args.seed, format_jpeg, args.progress)
+    other = None
+    if args.other:
+        other = score(model, other_items(args.other), (CLEAN,), args.seed, format_jpeg, args.progress,
+                      description="scoring --other")
     model.close()
     data = {"real": args.real, "fake": args.fake, "split": args.split,
             "subset": args.subset if args.split else None,
             "seen_in_training": seen_in_training(model.run_split or args.split, scores.items)}
     report = build_report(describe_model(model), data, scores, model.threshold, args.seed, format_jpeg,
-                          invariance=args.invariance)
+                          invariance=args.invariance, temperature=model.spec.temperature)
+    if other is not None:
+        report["other"] = other_rows(other, model.threshold)
+        report["data"]["other"] = {"folders": args.other, "skipped": len(other.skipped)}
     report["command"] = command
     print(summary_text(report), end="", flush=True)
     if args.out:

@@ -52,9 +52,11 @@ def histogram_plot(path: Path, labels, scores, threshold: float) -> Path:
     return _save(fig, path)
 
 
-def reliability_plot(path: Path, bins: list[dict], ece: float) -> Path:
+def reliability_plot(path: Path, bins: list[dict], ece: float, uncalibrated: list[dict] | None = None,
+                     uncalibrated_ece: float | None = None) -> Path:
     """Fraction of fakes against mean p_fake per bin (the diagonal is perfect calibration), and how
-    many images fell in each bin."""
+    many images fell in each bin; with ``uncalibrated``, the same images' bins without the model's
+    temperature beside them (before and after calibration)."""
     filled = [b for b in bins if b["count"]]
     widths = [b["upper"] - b["lower"] for b in filled]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(4.5, 5.5), sharex=True,
@@ -63,8 +65,15 @@ def reliability_plot(path: Path, bins: list[dict], ece: float) -> Path:
             align="edge", edgecolor="black", color="tab:orange", alpha=0.7, label="fraction fake")
     top.plot([b["mean_p_fake"] for b in filled], [b["fraction_fake"] for b in filled], "o",
              color="black", markersize=4, label="bin mean p_fake")
+    title = f"Reliability (ECE {ece:.4f})"
+    if uncalibrated is not None:
+        raw = [b for b in uncalibrated if b["count"]]
+        top.plot([b["mean_p_fake"] for b in raw], [b["fraction_fake"] for b in raw], "s--", color="tab:blue",
+                 markersize=4, label=f"without temperature (ECE {uncalibrated_ece:.4f})")
+        title = f"Reliability (ECE {ece:.4f}; before calibration {uncalibrated_ece:.4f})"
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
-    top.set(ylabel="fraction fake", ylim=(0, 1), title=f"Reliability (ECE {ece:.4f})")
+    top.set(ylabel="fraction fake", ylim=(0, 1), title=title)
+    top.title.set_fontsize(9)
     top.legend(fontsize=8, loc="upper left")
     bottom.bar([b["lower"] for b in filled], [b["count"] for b in filled], width=widths, align="edge",
                edgecolor="black", color="lightgrey")
@@ -72,12 +81,17 @@ def reliability_plot(path: Path, bins: list[dict], ece: float) -> Path:
     return _save(fig, path)
 
 
-def write_score_plots(out: Path, labels, scores, clean: dict) -> list[Path]:
-    """roc.png, histogram.png and reliability.png for one set of scores and its metrics."""
+def write_score_plots(out: Path, labels, scores, clean: dict, calibration: dict | None = None) -> list[Path]:
+    """roc.png, histogram.png and reliability.png (before and after calibration when the model has
+    a temperature) for one set of scores and its metrics."""
+    before = None
+    if calibration and calibration["temperature"] != 1.0:
+        before = (calibration["reliability"]["uncalibrated"], calibration["expected_calibration_error_uncalibrated"])
     return [
         roc_plot(out / "roc.png", labels, scores, clean["threshold"]),
         histogram_plot(out / "histogram.png", labels, scores, clean["threshold"]),
-        reliability_plot(out / "reliability.png", clean["reliability"], clean["expected_calibration_error"]),
+        reliability_plot(out / "reliability.png", clean["reliability"], clean["expected_calibration_error"],
+                         *(before or ())),
     ]
 
 

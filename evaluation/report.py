@@ -50,17 +50,44 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0) -> list[di
             if label == 1 and real.any():
                 both = mask | real
                 auc = roc_auc(labels[both], p[both])
-            rows.append({"class": "real" if label == 0 else "fake", "source": source,
-                         "images": int(mask.sum()), "flagged_fake": float((p[mask] >= threshold).mean()),
-                         "roc_auc_vs_reals": auc})
+            row = {"class": "real" if label == 0 else "fake", "source": source,
+                   "images": int(mask.sum()), "flagged_fake": float((p[mask] >= threshold).mean()),
+                   "roc_auc_vs_reals": auc}
+            if scores.out_of_scope is not None:
+                row["out_of_scope"] = float(scores.out_of_scope[condition][mask].mean())
+            rows.append(row)
     return rows
 
 
 def source_table(rows: list[dict]) -> str:
+    scoped = bool(rows) and "out_of_scope" in rows[0]
     return markdown_table(
-        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"],
-        [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"]] for r in rows],
+        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"] + ["out of scope"] * scoped,
+        [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"]]
+         + ([r["out_of_scope"]] if scoped else []) for r in rows],
     )
+
+
+def other_rows(scores: Scores, threshold: float) -> list[dict]:
+    """Per source of images the detector is not for: how many, the share given the out-of-scope
+    warning, and the share the verdict would have called fake."""
+    sources = [source_of(item) for item in scores.items]
+    rows = []
+    for source in sorted(set(sources)):
+        mask = np.array([s == source for s in sources])
+        rows.append({"source": source, "images": int(mask.sum()),
+                     "out_of_scope": None if scores.out_of_scope is None else float(scores.out_of_scope[0][mask].mean()),
+                     "flagged_fake": float((scores.p_fake[0][mask] >= threshold).mean())})
+    if len(rows) > 1:
+        rows.append({"source": "all", "images": len(sources),
+                     "out_of_scope": None if scores.out_of_scope is None else float(scores.out_of_scope[0].mean()),
+                     "flagged_fake": float((scores.p_fake[0] >= threshold).mean())})
+    return rows
+
+
+def other_table(rows: list[dict]) -> str:
+    return markdown_table(["source (not photos)", "images", "out of scope", "flagged fake"],
+                          [[r["source"], r["images"], r["out_of_scope"], r["flagged_fake"]] for r in rows])
 
 
 def invariance_rows(scores: Scores, threshold: float) -> list[dict]:
@@ -122,8 +149,22 @@ def format_note(format_jpeg: int, policy_jpeg: int) -> str:
             + (", which masks some but not all of a PNG-versus-JPEG difference." if policy_jpeg else "."))
 
 
+def calibration_summary(scores: Scores, temperature: float) -> dict:
+    """The clean scores' calibration with the model's temperature and without it (temperature 1:
+    each image's mean crop logit as it is), the reliability bins of each."""
+    from deepfake_dct.training.metrics import apply_temperature
+
+    labels, p = scores.labels, scores.p_fake[0]
+    raw = apply_temperature(p, 1.0 / temperature)
+    bins = {"calibrated": metrics.reliability_bins(labels, p), "uncalibrated": metrics.reliability_bins(labels, raw)}
+    return {"temperature": temperature,
+            "expected_calibration_error": metrics.expected_calibration_error(labels, p),
+            "expected_calibration_error_uncalibrated": metrics.expected_calibration_error(labels, raw),
+            "reliability": bins}
+
+
 def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed: int,
-                 format_jpeg: int, invariance: bool = False) -> dict:
+                 format_jpeg: int, invariance: bool = False, temperature: float = 1.0) -> dict:
     """The whole report of one evaluation (clean metrics first, then each perturbation, if any).
     With ``invariance``, the conditions are :data:`~deepfake_dct.evaluation.perturb.INVARIANCE`'s
     and are reported as the processing-invariance table instead of the robustness matrix."""
@@ -136,6 +177,7 @@ def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed
         "format_matching": {"jpeg_quality": format_jpeg,
                             "note": format_note(format_jpeg, model["policy"]["jpeg_quality"])},
         "clean": rows[0],
+        "calibration": calibration_summary(scores, temperature),
         "sources": source_rows(scores, threshold),
         "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 and not invariance else None,
         "invariance": invariance_rows(scores, threshold) if invariance else None,
@@ -159,7 +201,10 @@ def summary_text(report: dict) -> str:
         f"accuracy {c['accuracy']:.4f}  balanced {c['balanced_accuracy']:.4f}  real {c['real_accuracy']:.4f}"
         f"  fake {c['fake_accuracy']:.4f}",
         f"ROC AUC {c['roc_auc']:.4f}  average precision {c['average_precision']:.4f}  "
-        f"expected calibration error {c['expected_calibration_error']:.4f}",
+        f"expected calibration error {c['expected_calibration_error']:.4f}"
+        + (f" (temperature {report['calibration']['temperature']:.3f}; without it "
+           f"{report['calibration']['expected_calibration_error_uncalibrated']:.4f})"
+           if report.get("calibration") and report["calibration"]["temperature"] != 1.0 else ""),
         f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
         f"fake->real {fn}  fake->fake {tp}",
         f"where at most 5% of these reals are flagged (threshold {c['at_5pct_reals_flagged']['threshold']:.4f}, "
@@ -172,6 +217,10 @@ def summary_text(report: dict) -> str:
     if report.get("invariance"):
         lines += ["", "processing invariance (both classes alike):",
                   invariance_table(report["invariance"]).rstrip()]
+    if report.get("other"):
+        if report["other"][0]["out_of_scope"] is None:
+            lines += ["", "the model file records no scope: it cannot warn about images it is not for"]
+        lines += ["", "images that are not photos (--other):", other_table(report["other"]).rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -190,7 +239,8 @@ def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:
     from deepfake_dct.evaluation import plots
 
     out.mkdir(parents=True, exist_ok=True)
-    written = plots.write_score_plots(out, scores.labels, scores.p_fake[0], report["clean"])
+    written = plots.write_score_plots(out, scores.labels, scores.p_fake[0], report["clean"],
+                                      report.get("calibration"))
     if report["robustness"]:
         rows = [report["clean"]] + report["robustness"]["conditions"]
         atomic_write_bytes(out / "robustness.md", robustness_table(rows).encode("utf-8"))

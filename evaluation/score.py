@@ -63,6 +63,25 @@ def folder_items(real, fake) -> list[Item]:
     return items
 
 
+def other_items(folders) -> list[Item]:
+    """Every image file under each folder of images the detector is not for (drawings,
+    screenshots, text, charts), keyed by folder name so the out-of-scope table names its source.
+    Their label is 0 only to fill the field: no metric of real and fake reads them.
+
+    Raises:
+      ValueError: a folder is missing or holds no image files.
+    """
+    items = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise ValueError(f"Expected a folder of images, got {folder} (not a folder).")
+        paths = list(expand_paths([str(folder)]))
+        if not paths:
+            raise ValueError(f"Expected image files in {folder}, found none.")
+        items += [Item(p, 0, f"{folder.name}/{p.relative_to(folder).as_posix()}") for p in paths]
+    return items
+
+
 def split_items(split_file: Path, subset: str, real: Path | None = None,
                 fake: Path | None = None) -> list[Item]:
     """The images of one subset ("train", "val" or "test") of a training run's ``split.json``, found
@@ -176,14 +195,21 @@ def describe_model(model: TFLiteModel | KerasModel) -> dict:
     }
 
 
+def condition_crops(rgb: np.ndarray, spec: ModelSpec, condition: Condition, key: str, seed: int = 0,
+                    format_jpeg: int = 0) -> np.ndarray:
+    """One decoded image's model inputs as pixels, (N, H, W, 3) uint8, under one condition:
+    format step, damage, policy."""
+    if format_jpeg:
+        rgb = jpeg_roundtrip(rgb, format_jpeg)
+    crops, _ = spec.policy.crops(condition.apply(rgb, seed, key))
+    return crops
+
+
 def model_inputs(rgb: np.ndarray, spec: ModelSpec, condition: Condition, key: str, seed: int = 0,
                  format_jpeg: int = 0) -> dict[str, np.ndarray]:
     """One decoded image's network inputs, (N, H, W, 3) for its N crops, under one condition:
     format step, damage, policy, features."""
-    if format_jpeg:
-        rgb = jpeg_roundtrip(rgb, format_jpeg)
-    crops, _ = spec.policy.crops(condition.apply(rgb, seed, key))
-    return spec.make_inputs(crops)
+    return spec.make_inputs(condition_crops(rgb, spec, condition, key, seed, format_jpeg))
 
 
 @dataclass
@@ -198,6 +224,9 @@ class Scores:
     skipped: dict[str, str] = field(default_factory=dict)
     """Unreadable files: path -> reason."""
     seconds: float = 0.0
+    out_of_scope: np.ndarray | None = None
+    """(len(conditions), len(items)) bool: the runtime's out-of-scope warning; None when the model
+    file records no scope."""
 
     @property
     def labels(self) -> np.ndarray:
@@ -214,21 +243,29 @@ def score(model: TFLiteModel | KerasModel, items: Sequence[Item],
     kept: list[Item] = []
     skipped: dict[str, str] = {}
     chunks: list[np.ndarray] = []
+    scope, warned = model.spec.scope, []
     with progress_bar(len(items), description, progress) as bar:
         for start in range(0, len(items), CHUNK):
             inputs, chunk_kept = [], []
             for item in items[start : start + CHUNK]:
                 try:
                     rgb = decode_rgb(item.path)
-                    inputs += [model_inputs(rgb, model.spec, c, item.key, seed, format_jpeg)
-                               for c in conditions]
+                    crops = [condition_crops(rgb, model.spec, c, item.key, seed, format_jpeg) for c in conditions]
                 except ImageError as e:
                     skipped[str(item.path)] = str(e)
                     continue
+                image_inputs = [model.spec.make_inputs(c) for c in crops]
+                if scope is not None:
+                    warned.append([scope.read(x["log_dct"], c).reason is not None
+                                   for x, c in zip(image_inputs, crops)])
+                inputs += image_inputs
                 chunk_kept.append(item)
             if chunk_kept:
                 chunks.append(model.predict(inputs).reshape(len(chunk_kept), len(conditions)))
                 kept += chunk_kept
             bar.update(len(items[start : start + CHUNK]))
     p_fake = np.concatenate(chunks).T if chunks else np.zeros((len(conditions), 0))
-    return Scores(conditions, kept, p_fake, skipped, round(time.time() - started, 1))
+    out_of_scope = None
+    if scope is not None:
+        out_of_scope = np.array(warned, dtype=bool).reshape(len(kept), len(conditions)).T
+    return Scores(conditions, kept, p_fake, skipped, round(time.time() - started, 1), out_of_scope)
