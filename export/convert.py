@@ -53,13 +53,17 @@ def convert(model, variant: str, representative: Callable[[], Iterator[list]] | 
 
 
 def embed_spec(tflite: bytes, spec: ModelSpec) -> bytes:
-    """Adds the spec as two ``Model.metadata`` entries (see ``deepfake_dct.detector.model_file``)."""
+    """Adds the spec as two ``Model.metadata`` entries (see ``deepfake_dct.detector.model_file``),
+    replacing those of a file that has them already (re-embedding a refitted spec)."""
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite))
     entries = [
         (METADATA_NAME, json.dumps(spec.to_json(), sort_keys=True).encode("utf-8")),
         (NORMALISATION_NAME, spec.normalisation_bytes()),
     ]
     ours = {METADATA_NAME, NORMALISATION_NAME}
+    for m in model.metadata or []:
+        if _text(m.name) in ours:  # a file embedded before: empty the old payload, never keep two
+            model.buffers[m.buffer].data = None
     model.metadata = [m for m in (model.metadata or []) if _text(m.name) not in ours]
     for name, payload in entries:
         if not payload:

@@ -161,3 +161,18 @@ def test_export_refuses_variant_over_accuracy_limit(trained_run, tmp_path, capsy
     assert report["max_accuracy_drop_pp"] == -1
     refused = report["variants"]["int8"]
     assert refused["passed"] is False and refused["file"] is None
+
+
+
+def test_re_embedding_a_spec_replaces_the_old_payload_instead_of_keeping_both(keras, detector, face_like):
+    from deepfake_dct.detector import default_model_path
+    from deepfake_dct.detector.model_file import read_spec
+    from deepfake_dct.export.convert import embed_spec
+
+    original = default_model_path().read_bytes()
+    spec = read_spec(original)
+    again = bytes(embed_spec(original, dataclasses.replace(spec, threshold=0.25)))
+    assert abs(len(again) - len(original)) < 1024  # the 384 KiB statistics are not stored twice
+    with Detector(again) as refitted:
+        assert refitted.threshold == 0.25
+        assert refitted.detect(face_like).p_fake == detector.detect(face_like).p_fake
