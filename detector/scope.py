@@ -118,9 +118,13 @@ class Scope:
         return ScopeReading(distance, flat, None if reason is None else f"{reason}; the verdict is unreliable")
 
     def to_json(self) -> dict:
-        return {"bands": self.bands, "mean": [float(x) for x in self.mean],
-                "precision": [float(x) for x in self.precision.reshape(-1)], "cutoff": float(self.cutoff),
-                "flat_cutoff": float(self.flat_cutoff)}
+        """Seven significant digits a number (float32's precision): a 48x48 precision matrix in
+        about 25 KB of the model file."""
+        def short(values) -> list[float]:
+            return [float(f"{x:.7g}") for x in np.asarray(values).reshape(-1)]
+
+        return {"bands": self.bands, "mean": short(self.mean), "precision": short(self.precision),
+                "cutoff": float(self.cutoff), "flat_cutoff": float(self.flat_cutoff)}
 
     @classmethod
     def from_json(cls, meta: dict) -> "Scope":

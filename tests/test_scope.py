@@ -70,7 +70,7 @@ def test_scope_survives_the_model_files_json_and_bad_ones_are_refused(rng):
     normalisation = Normalisation(np.zeros((32, 32, 3), np.float32), np.ones((32, 32, 3), np.float32))
     spec = ModelSpec(policy=policy, normalisation=normalisation, scope=scope)
     again = ModelSpec.from_json(spec.to_json(), normalisation).scope
-    np.testing.assert_allclose(again.precision, scope.precision)
+    np.testing.assert_allclose(again.precision, scope.precision, rtol=1e-6)
     assert (again.cutoff, again.flat_cutoff) == (scope.cutoff, scope.flat_cutoff)
     assert "scope" not in ModelSpec(policy=policy, normalisation=normalisation).to_json()
     broken = spec.to_json()
