@@ -79,6 +79,8 @@ class Analysis:
     evidence: np.ndarray
     """The image (shrunk for display only) with each crop the model read outlined and tinted by its
     own p_fake: where the evidence is."""
+    out_of_scope: str | None = None
+    """The runtime's reason the image is unlike what the model knows (a drawing, a screenshot...)."""
 
 
 # --- Model and image handling ---------------------------------------------------------------------
@@ -113,6 +115,7 @@ def analyse(detector: Detector, data: bytes) -> Analysis:
         spectrum=spectrum,
         departure=None if departure is None else departure[shown],
         evidence=evidence_picture(analysis.rgb, analysis.detection.crops),
+        out_of_scope=analysis.detection.out_of_scope,
     )
 
 
@@ -333,7 +336,7 @@ def result_ui(
     input, its spectrum and its departure from the mean spectrum. Returns the image's row of the
     results table."""
     row = {"file": image.name, "verdict": "error", "p_fake": None, "threshold": threshold,
-           "uncertain": None, "time_ms": None, "known_answer": image.truth, "message": ""}
+           "uncertain": None, "time_ms": None, "known_answer": image.truth, "out_of_scope": "", "message": ""}
     with st.container(border=True, key=f"result-{index}"):
         st.subheader(image.name)
         if isinstance(result, str):
@@ -341,6 +344,10 @@ def result_ui(
             return {**row, "message": result}
         label = verdict(result.p_fake, threshold)
         uncertain = is_uncertain(result.p_fake, threshold, margin)
+        if result.out_of_scope:
+            st.warning(f"**Outside what this model knows:** {result.out_of_scope}. It was trained on "
+                       "photographs of faces and scenes; the answer below is shown for completeness, not "
+                       "as a finding.", icon="⚠️")
         columns = st.columns([1.3, 1, 1, 1])
         with columns[0]:
             colour = "orange" if uncertain else {"real": "green", "fake": "red"}[label]
@@ -380,12 +387,13 @@ def result_ui(
                              "verdict averages their logits; one red region in a green photo can be a "
                              "pasted face or a generated background.")
     return {**row, "verdict": label, "p_fake": round(result.p_fake, 4), "uncertain": uncertain,
-            "time_ms": round(1000 * result.seconds, 1)}
+            "time_ms": round(1000 * result.seconds, 1), "out_of_scope": result.out_of_scope or ""}
 
 
 #: Results-table columns that are often empty, and what they hold when they are not.
 OPTIONAL_COLUMNS = {
     "known_answer": "the true class of a bundled sample face",
+    "out_of_scope": "why the image is unlike the photos the model was trained on (its verdict is unreliable)",
     "message": "why a file could not be classified",
 }
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 pytest.importorskip("streamlit", reason="the app needs streamlit (pip install -e .[apps])")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from deepfake_dct.apps.streamlit_app import SAMPLES_DIR, sample_images  # noqa: E402
 from deepfake_dct.detector import Detector, ModelSpec  # noqa: E402
+from helpers import encode  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "streamlit_app.py"
 MIME = {".png": "image/png", ".jpg": "image/jpeg"}
@@ -369,3 +370,22 @@ def test_evidence_picture_of_a_large_image_is_shrunk_for_display_only():
 
     picture = evidence_picture(np.zeros((1024, 2048, 3), np.uint8), (CropScore(Box(0, 0, 128, 128), 0.5),))
     assert max(picture.shape[:2]) == EVIDENCE_SIDE
+
+
+def test_app_warns_when_an_image_is_not_a_photo_and_says_why(detector):
+    chart = Image.new("RGB", (400, 300), "white")
+    draw = ImageDraw.Draw(chart)
+    for i, height in enumerate((120, 200, 80, 160)):
+        draw.rectangle((40 + 80 * i, 280 - height, 90 + 80 * i, 280), fill=(60, 90, 200))
+    drawing = encode(chart, "PNG")
+    expected = detector.detect(drawing)
+    if expected.out_of_scope is None:
+        pytest.skip("the bundled model records no scope")
+
+    at = _upload(_start(), [("chart.png", drawing), _sample("real_camera_nikon-e995.png")])
+
+    table = _table(at)
+    assert table["chart.png"]["out_of_scope"] == expected.out_of_scope
+    assert "flat fills" in at.container("result-0").warning[0].value
+    assert not at.container("result-1").warning
+    assert "`out_of_scope`" in at.container("results").caption[0].value
