@@ -4,7 +4,9 @@
 
 Figures (median and p90 over --repeats calls, after warm-up):
   - DCT + log + normalise of one 128x128x3 input (numpy);
-  - one full ``Detector.detect`` on an encoded 128x128 PNG and a 1024x1024 JPEG (decode included);
+  - one full ``Detector.detect`` on an encoded 128x128 PNG and a 1024x1024 JPEG (decode included),
+    the latter also with its ``--explain`` crop records (goal: at most 20% more time) and, for a
+    model with a scope, without the out-of-scope check (what that check costs);
   - the same network through Keras ``predict`` on one image (needs --run and TensorFlow), and the
     ratio Keras / runtime for the network call alone and for detect;
   - the model file size, and the peak RSS of a fresh process that imports ``detector`` and detects.
@@ -15,6 +17,7 @@ Keras predict; runtime RSS < 150 MB.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import subprocess
@@ -28,6 +31,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deepfake_dct.detector import Detector  # noqa: E402
+from deepfake_dct.detector.records import crop_records, detection_record  # noqa: E402
 from deepfake_dct.detector.features import log_dct  # noqa: E402
 
 
@@ -99,7 +103,22 @@ def main() -> None:
     line("network call (runtime predict)", invoke := timings_ms(lambda: detector.predict(inputs), args.repeats))
     detect128 = timings_ms(lambda: detector.detect(png128), args.repeats)
     line("detect, 128x128 PNG bytes", detect128)
-    line("detect, 1024x1024 JPEG bytes", timings_ms(lambda: detector.detect(jpg1024), max(20, args.repeats // 5)))
+    few = max(20, args.repeats // 5)
+    plain = timings_ms(lambda: json.dumps(detection_record("x.jpg", detector.detect(jpg1024), "m")), few)
+    line("detect, 1024x1024 JPEG bytes (+ its --json record)", plain)
+    if spec.scope is not None:
+        bare = Detector.from_file(args.model, num_threads=args.threads)
+        bare.spec = dataclasses.replace(spec, scope=None)
+        line("  the same without the out-of-scope check",
+             timings_ms(lambda: json.dumps(detection_record("x.jpg", bare.detect(jpg1024), "m")), few))
+
+    def explained() -> str:
+        detection = detector.detect(jpg1024)
+        return json.dumps({**detection_record("x.jpg", detection, "m"), "crops": crop_records(detection)})
+
+    explain = timings_ms(explained, few)
+    line("detect --explain, 1024x1024 JPEG (crop records)", explain)
+    print(f"{'ratio explain / plain detect':48s} {np.median(explain) / np.median(plain):8.2f}x   goal <= 1.20x")
 
     if args.run:
         import os
