@@ -3,14 +3,17 @@
 # of a dataset built by `deepfake-dct dataset build` (as stored, and with both classes re-encoded
 # at JPEG q75), and the processing-invariance table. Prints each command before running it.
 #
-#   bash benchmarks/evaluate_native.sh DATA [MODEL] [OUT]
+#   bash benchmarks/evaluate_native.sh DATA [MODEL] [OUT] [OTHER]
 #
 # DATA: the dataset folder (DATA/test/{real,fake}/<generator>/...); MODEL: a .tflite (default: the
-# bundled model); OUT: where the reports go (default: eval/native).
+# bundled model); OUT: where the reports go (default: eval/native); OTHER: the out-of-scope set
+# (`deepfake-dct dataset build --manifest training/manifests/out_of_scope_v1.csv.gz --out OTHER`),
+# whose images the first evaluation also scores for the out-of-scope warning.
 set -euo pipefail
 DATA=${1:?usage: evaluate_native.sh DATA [MODEL] [OUT]}
 MODEL=${2:-$(python -c 'from deepfake_dct import default_model_path; print(default_model_path())')}
 OUT=${3:-eval/native}
+OTHER=${4:-}
 T="$DATA/test"
 
 # FFHQ reals come from two sources saved differently (PNG as NVIDIA ships them, JPEG q75 re-saved
@@ -25,7 +28,9 @@ done
 REALS=("$SPLIT/ffhq-png" "$SPLIT/ffhq-q75" "$T/real/photo" "$T/real/camera" "$T/real/lfw" "$T/real/cyclegan-input")
 FAKES=("$T/fake/stylegan2" "$T/fake/stylegan3" "$T/fake/stable-diffusion" "$T/fake/cyclegan")
 run() { echo "+ $*" >&2; "$@"; }
-run deepfake-dct evaluate --model "$MODEL" --real "${REALS[@]}" --fake "${FAKES[@]}" --out "$OUT/sources" || [ $? -eq 1 ]   # 1: some files skipped (listed in the report)
+OTHERS=()
+if [ -n "$OTHER" ]; then OTHERS=(--other "$OTHER"/test/other/*); fi
+run deepfake-dct evaluate --model "$MODEL" --real "${REALS[@]}" --fake "${FAKES[@]}" "${OTHERS[@]}" --out "$OUT/sources" || [ $? -eq 1 ]   # 1: some files skipped (listed in the report)
 run deepfake-dct evaluate --model "$MODEL" --jpeg 75 --real "${REALS[@]}" --fake "${FAKES[@]}" --out "$OUT/sources_q75" || [ $? -eq 1 ]   # 1: some files skipped (listed in the report)
 run deepfake-dct evaluate --model "$MODEL" --invariance --real "$SPLIT/ffhq-png" "$SPLIT/ffhq-q75" "$T/real/photo" "$T/real/camera" \
   --fake "$T/fake/stylegan2" "$T/fake/stylegan3" --out "$OUT/invariance" || [ $? -eq 1 ]   # 1: some files skipped (listed in the report)

@@ -166,3 +166,30 @@ def test_greyscale_step_follows_the_history_and_leaves_other_chains_draws_alone(
     np.testing.assert_array_equal(grey[..., 1], grey[..., 2])
     with pytest.raises(ValueError, match="grey_p"):
         ProcessingChain(grey_p=1.5)
+
+
+@pytest.mark.slow
+def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses_them(
+        tiles_run, presplit_data, tmp_path):
+    from PIL import ImageDraw
+
+    from deepfake_dct.detector import Detector
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
+    from deepfake_dct.training import rundir
+
+    run, report = tiles_run
+    spec = rundir.load_spec(run)
+    facts = report["calibration"]
+    assert facts["temperature"] == spec.temperature and facts["threshold"] == spec.threshold
+    assert spec.extra["uncertain_margin"] == facts["uncertain_margin"]
+    assert spec.scope is not None and "JPEG q75" in facts["calibration_set"]
+    export(run, tmp_path, ExportOptions(variants=("float32",), max_accuracy_drop=100))
+    chart = Image.new("RGB", (96, 64), "white")
+    ImageDraw.Draw(chart).rectangle((20, 10, 50, 60), fill=(40, 80, 200))
+    with Detector.from_file(tmp_path / "model_float32.tflite") as detector:
+        assert detector.uncertain_margin == facts["uncertain_margin"]
+        warned = detector.detect(np.asarray(chart))
+        assert "flat fills" in warned.out_of_scope and warned.flat_fraction > spec.scope.flat_cutoff
+        photo_like = detector.detect(presplit_data / "test" / "real" / "gen" / "r0.png")
+        assert photo_like.scope_distance is not None and photo_like.flat_fraction < spec.scope.flat_cutoff
