@@ -239,7 +239,8 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None)
     cutoffs = facts["scope_cutoffs"]
     return (f"{args.run}: temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
-            f"uncertain within {facts['uncertain_margin']:.2f} of it; validation log loss "
+            f"uncertain from {facts['threshold'] - facts['uncertain_band'][0]:.2f} to "
+            f"{min(facts['threshold'] + facts['uncertain_band'][1], 1.0):.2f}; validation log loss "
             f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
             f"({facts['calibration_set']})"
             + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "

@@ -200,12 +200,21 @@ def evidence_picture(rgb: np.ndarray, crops) -> np.ndarray:
     return np.asarray(Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB"))
 
 
-def meter_html(p_fake: float, threshold: float, margin: float) -> str:
+def uncertain_text(threshold: float, margin: float | tuple[float, float]) -> str:
+    """Where the uncertain band is, in words."""
+    below, above = margin if isinstance(margin, tuple) else (margin, margin)
+    if below == above:
+        return f"within {below:g} of it"
+    return f"from {max(threshold - below, 0.0):.2f} to {min(threshold + above, 1.0):.2f}"
+
+
+def meter_html(p_fake: float, threshold: float, margin: float | tuple[float, float]) -> str:
     """A bar from 0 (real) to 1 (fake): green, an amber "uncertain" band of ``margin`` either side of
     the threshold (the runtime's :func:`is_uncertain`), red; a line at the threshold and a marker at
     p_fake. Numbers read as in the text beside it: three decimals."""
-    low = 100 * max(threshold - margin, 0.0)
-    high = 100 * min(threshold + margin, 1.0)
+    below, above = margin if isinstance(margin, tuple) else (margin, margin)
+    low = 100 * max(threshold - below, 0.0)
+    high = 100 * min(threshold + above, 1.0)
     t, p = 100 * threshold, 100 * p_fake
     bands = (f"#2e7d32 0%, #2e7d32 {low:.1f}%, #f9a825 {low:.1f}%, #f9a825 {high:.1f}%, "
              f"#c62828 {high:.1f}%, #c62828 100%")
@@ -330,7 +339,7 @@ def images_ui() -> list[ImageFile]:
 
 def result_ui(
     index: int, image: ImageFile, result: Analysis | str, threshold: float, policy: InputPolicy,
-    margin: float,
+    margin: float | tuple[float, float],
 ) -> dict:
     """One image: its verdict with a meter (``margin``: the model's "uncertain" band), the model's
     input, its spectrum and its departure from the mean spectrum. Returns the image's row of the
@@ -357,7 +366,7 @@ def result_ui(
             st.caption(
                 f"p_fake = **{result.p_fake:.3f}**, the model's estimate that the image is generated "
                 f"(0 = surely real, 1 = surely fake). At or above the threshold, {threshold:.3f}, it "
-                f"says Fake; within {margin:g} of it, treat the verdict as uncertain. "
+                f"says Fake; {uncertain_text(threshold, margin)}, treat the verdict as uncertain. "
                 f"Took {1000 * result.seconds:.0f} ms."
             )
             if image.truth:

@@ -25,8 +25,8 @@ from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spe
 LABELS = ("real", "fake")
 DEFAULT_MODEL = "default.tflite"
 #: A p_fake closer than this to the threshold is "uncertain" (a model file may record its own,
-#: ``spec.extra["uncertain_margin"]``): a reading aid, so that 0.49 and 0.51 are not taken as
-#: opposite certainties. The label is still given by :func:`verdict`.
+#: ``spec.extra["uncertain_margin"]``, or a width per side, ``spec.extra["uncertain_band"]``): a
+#: reading aid, so that 0.49 and 0.51 are not taken as opposite certainties. The label is still given by :func:`verdict`.
 DEFAULT_UNCERTAIN_MARGIN = 0.1
 
 
@@ -52,9 +52,11 @@ def verdict(p_fake: float, threshold: float) -> str:
     return LABELS[int(p_fake >= threshold)]
 
 
-def is_uncertain(p_fake: float, threshold: float, margin: float = DEFAULT_UNCERTAIN_MARGIN) -> bool:
-    """The one "uncertain" rule: p_fake within ``margin`` of the threshold (either side)."""
-    return abs(p_fake - threshold) < margin
+def is_uncertain(p_fake: float, threshold: float, margin: float | tuple[float, float] = DEFAULT_UNCERTAIN_MARGIN) -> bool:
+    """The one "uncertain" rule: p_fake within ``margin`` of the threshold; a (below, above) pair
+    gives each side its own width (a model file's validation-measured band)."""
+    below, above = margin if isinstance(margin, tuple) else (margin, margin)
+    return threshold - p_fake < below if p_fake < threshold else p_fake - threshold < above
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ class Detection:
     crops: tuple[CropScore, ...] = ()
     """Each model input's own score and box, in the decoded image's pixels (one for a "resize"
     policy: the region that was downscaled)."""
-    uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN
-    """The model's margin around the threshold within which the verdict is "uncertain"."""
+    uncertain_margin: float | tuple[float, float] = DEFAULT_UNCERTAIN_MARGIN
+    """The model's margin around the threshold within which the verdict is "uncertain": one width
+    for both sides, or (below, above)."""
     out_of_scope: str | None = None
     """Why the image is unlike what the model was trained on (a drawing, a screenshot...), so that
     its verdict should not be trusted; None when it is in scope or the model file cannot tell."""
@@ -147,7 +150,10 @@ class Detector:
         self.threshold = self.spec.threshold if threshold is None else float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
-        self.uncertain_margin = float(self.spec.extra.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
+        band = self.spec.extra.get("uncertain_band")
+        self.uncertain_margin: float | tuple[float, float] = (
+            (float(band[0]), float(band[1])) if isinstance(band, (list, tuple)) and len(band) == 2
+            else float(self.spec.extra.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN)))
 
     @classmethod
     def from_file(

@@ -19,6 +19,9 @@ def test_band_reaches_the_outer_edge_of_the_farthest_inaccurate_ring():
     near = np.abs(p - 0.5) < 0.12  # within 0.12 of the threshold: verdicts are coin flips
     labels[near] = rng.integers(0, 2, int(near.sum()))
     assert uncertain_margin(labels, p, 0.5) == round(3 * RING_WIDTH, 4)  # rings 0-0.05, 0.05-0.10, 0.10-0.15
+    labels[(p < 0.5) & ~near] = 1  # every confident "real" verdict wrong: only the band below grows
+    assert uncertain_margin(labels, p, 0.5, side=1) == round(3 * RING_WIDTH, 4)
+    assert uncertain_margin(labels, p, 0.5, side=-1) == 0.5
 
 
 def test_rings_with_too_few_images_do_not_count():

@@ -164,9 +164,13 @@ def test_detection_uncertain_within_the_models_margin(detector, face_like):
     from deepfake_dct.detector import is_uncertain
 
     result = detector.detect(face_like)
-    recorded = detector.spec.extra.get("uncertain_margin", 0.1)  # the bundled model records none
-    assert result.uncertain_margin == detector.uncertain_margin == recorded
-    assert result.uncertain == is_uncertain(result.p_fake, result.threshold, 0.1)
+    band = detector.spec.extra["uncertain_band"]  # the bundled model's, measured per side on validation
+    assert result.uncertain_margin == detector.uncertain_margin == tuple(band)
+    assert result.uncertain == is_uncertain(result.p_fake, result.threshold, tuple(band))
     near = Detection("real", 0.45, 0.5)
     assert near.uncertain and not Detection("real", 0.3, 0.5).uncertain
     assert not Detection("fake", 0.58, 0.5, uncertain_margin=0.05).uncertain
+    lopsided = (0.3, 0.05)  # wide below the threshold, narrow above
+    assert Detection("real", 0.25, 0.5, uncertain_margin=lopsided).uncertain
+    assert not Detection("fake", 0.58, 0.5, uncertain_margin=lopsided).uncertain
+    assert Detection("fake", 0.5, 0.5, uncertain_margin=lopsided).uncertain

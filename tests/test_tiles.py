@@ -188,7 +188,7 @@ def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses
     chart = Image.new("RGB", (96, 64), "white")
     ImageDraw.Draw(chart).rectangle((20, 10, 50, 60), fill=(40, 80, 200))
     with Detector.from_file(tmp_path / "model_float32.tflite") as detector:
-        assert detector.uncertain_margin == facts["uncertain_margin"]
+        assert detector.uncertain_margin == tuple(facts["uncertain_band"])
         warned = detector.detect(np.asarray(chart))
         assert "flat fills" in warned.out_of_scope and warned.flat_fraction > spec.scope.flat_cutoff
         photo_like = detector.detect(presplit_data / "test" / "real" / "gen" / "r0.png")

@@ -25,8 +25,9 @@ from deepfake_dct.training.scope import fit_split_scope
 
 #: JPEG quality of the re-saved copy of each validation image in the calibration set.
 CALIBRATION_JPEG = 75
-#: The uncertain band: p_fake within this many of the threshold, in rings of this width, is
-#: "uncertain" while a ring's validation accuracy is below :data:`UNCERTAIN_ACCURACY`.
+#: The uncertain band, each side of the threshold apart (the "real" verdicts below it can be
+#: unreliable while the "fake" ones above it are not): rings of this width are "uncertain" out to
+#: the farthest whose validation accuracy is below :data:`UNCERTAIN_ACCURACY`.
 RING_WIDTH = 0.05
 UNCERTAIN_ACCURACY = 0.8
 MIN_RING_IMAGES = 10
@@ -52,13 +53,16 @@ def predict_images(model, paths, labels, spec: ModelSpec, skips, jpeg_quality: i
     return np.asarray(kept, dtype=int), np.asarray(scores)
 
 
-def uncertain_margin(labels, p_fake, threshold: float) -> float:
-    """The half-width of the band around ``threshold`` where verdicts are unreliable: images are
-    grouped in rings of |p_fake - threshold| (:data:`RING_WIDTH` wide); the band reaches out to the
-    outer edge of the farthest ring (with at least :data:`MIN_RING_IMAGES` images) whose accuracy
-    is below :data:`UNCERTAIN_ACCURACY`, and is 0 when every ring is accurate enough."""
+def uncertain_margin(labels, p_fake, threshold: float, side: int = 0) -> float:
+    """The width of the band beside ``threshold`` where verdicts are unreliable: images are grouped
+    in rings of |p_fake - threshold| (:data:`RING_WIDTH` wide); the band reaches out to the outer
+    edge of the farthest ring (with at least :data:`MIN_RING_IMAGES` images) whose accuracy is below
+    :data:`UNCERTAIN_ACCURACY`, and is 0 when every ring is accurate enough. ``side``: -1 only the
+    images below the threshold (the "real" verdicts), +1 only those at or above it, 0 both."""
     y = np.asarray(labels).astype(bool)
     p = np.asarray(p_fake, dtype=np.float64)
+    keep = np.ones(p.shape, bool) if side == 0 else (p < threshold) if side < 0 else (p >= threshold)
+    y, p = y[keep], p[keep]
     distance = np.abs(p - threshold)
     correct = (p >= threshold) == y
     margin = 0.0
@@ -90,11 +94,13 @@ def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
     stored_p = metrics.apply_temperature(stored[1], temperature)
     threshold = metrics.best_threshold(stored[0], stored_p)
     calibrated = metrics.apply_temperature(p, temperature)
-    margin = uncertain_margin(y, calibrated, threshold)
+    band = [uncertain_margin(y, calibrated, threshold, side) for side in (-1, 1)]
+    margin = max(band)
     scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
     spec = ModelSpec(**{**vars(spec), "temperature": temperature, "threshold": threshold, "scope": scope,
-                        "extra": {**spec.extra, "uncertain_margin": margin}})
+                        "extra": {**spec.extra, "uncertain_margin": margin, "uncertain_band": band}})
     facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
+             "uncertain_band": band,
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
              "validation_log_loss_before": _log_loss(y, p), "validation_log_loss_after": _log_loss(y, calibrated),
              "scope_cutoffs": None if scope is None else {"distance": scope.cutoff, "flat": scope.flat_cutoff}}
