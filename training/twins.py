@@ -183,7 +183,9 @@ def make_twins(data: Path, splits: Sequence[str] = ("train", "val"), kinds: Sequ
     """Trains one decoder per upsampler on the train split's reals, then writes a twin of every real
     of ``splits`` to ``DATA/<split>/fake/twin-<upsampler>/`` (kept if already there)."""
     started = time.monotonic()
-    train_reals = list(expand_paths([data / "train" / "real"]))
+    if not (data / "train" / "real").is_dir():
+        raise ValueError(f"{data / 'train' / 'real'}: no such folder (expected the dataset builder's layout).")
+    train_reals = list(expand_paths([str(data / "train" / "real")]))
     if not train_reals:
         raise ValueError(f"{data / 'train' / 'real'}: no images (expected the dataset builder's layout).")
     crops = training_crops(train_reals, side=64, per_image=4, seed=seed)
@@ -198,7 +200,7 @@ def make_twins(data: Path, splits: Sequence[str] = ("train", "val"), kinds: Sequ
     skipped = 0
     for split in splits:
         counts = dict.fromkeys(kinds, 0)
-        reals = list(expand_paths([data / split / "real"]))
+        reals = list(expand_paths([str(data / split / "real")])) if (data / split / "real").is_dir() else []
         for n, path in enumerate(reals, 1):
             kind = twin_kind(path, kinds)
             folder = data / split / "fake" / f"{TWIN_PREFIX}{kind}"
