@@ -249,7 +249,10 @@ class Detector:
             self._interpreter.set_tensor(detail["index"], _quantize(inputs[name], detail))
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._output["index"])
-        return np.clip(_dequantize(raw, self._output).reshape(n), 0.0, 1.0).astype(np.float64)
+        out = _dequantize(raw, self._output).reshape(n).astype(np.float64)
+        if self.spec.output == "logit":
+            return 1.0 / (1.0 + np.exp(-out))
+        return np.clip(out, 0.0, 1.0)
 
     def analyse(self, image: ImageInput, bgr: bool = False) -> Analysis:
         """Detects, and returns what the detection computed along the way (for apps that draw it).

@@ -22,8 +22,13 @@ from deepfake_dct.detector.scope import Scope
 METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"
 #: Bumped when the metadata changes in a way an older runtime cannot read: 2 added the "tiles"
-#: policy (a runtime of format 1 would silently downscale such a model's input instead of tiling).
-FORMAT_VERSION = 2
+#: policy (a runtime of format 1 would silently downscale such a model's input instead of tiling);
+#: 3 added networks that output a logit (a runtime of format 2 would read it as a probability).
+FORMAT_VERSION = 3
+#: What the network's output is: a probability (sigmoid inside the graph), or its logit (the
+#: runtime applies the sigmoid, so that an int8 output's steps are even in logit, where the
+#: crops' scores are averaged, instead of crowding every confident crop into the last step).
+OUTPUTS = ("p_fake", "logit")
 #: What the network reads: the log-DCT spectrum, the pixels (the paper's baseline), or both, as
 #: named inputs of the network.
 REPRESENTATIONS = ("log_dct", "pixels", "log_dct+pixels")
@@ -47,6 +52,8 @@ class ModelSpec:
     """eps in log(|DCT| + eps)."""
     threshold: float = 0.5
     """p_fake at or above this is labelled "fake"; chosen on the validation split."""
+    output: str = "p_fake"
+    """One of OUTPUTS: what the network's output tensor holds."""
     temperature: float = 1.0
     """Calibration: the image's mean crop logit is divided by this before the sigmoid (fitted on
     the validation split, so that p_fake 0.7 is right about 70% of the time); 1 = none."""
@@ -65,6 +72,8 @@ class ModelSpec:
             raise ValueError(
                 f"Expected representation in {REPRESENTATIONS}, got {self.representation!r}."
             )
+        if self.output not in OUTPUTS:
+            raise ValueError(f"Expected output in {OUTPUTS}, got {self.output!r}.")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
         if not 0.0 < self.temperature < 1e3:
@@ -110,12 +119,12 @@ class ModelSpec:
     def to_json(self) -> dict:
         return {
             # The oldest format that can read this file, so older runtimes keep reading older kinds.
-            "format_version": FORMAT_VERSION if self.policy.mode == "tiles" else 1,
+            "format_version": 3 if self.output == "logit" else 2 if self.policy.mode == "tiles" else 1,
             "representation": self.representation,
             "log_eps": self.log_eps,
             "policy": self.policy.to_dict(),
             "labels": {"0": "real", "1": "fake"},
-            "output": "p_fake",
+            "output": self.output,
             "threshold": self.threshold,
             **({"temperature": self.temperature} if self.temperature != 1.0 else {}),
             "architecture": self.architecture,
@@ -151,6 +160,7 @@ class ModelSpec:
                 representation=meta["representation"],
                 log_eps=float(meta["log_eps"]),
                 threshold=float(meta["threshold"]),
+                output=str(meta.get("output", "p_fake")),
                 temperature=float(meta.get("temperature", 1.0)),
                 architecture=str(meta.get("architecture", "")),
                 provenance=str(meta.get("provenance", "")),

@@ -52,6 +52,20 @@ def convert(model, variant: str, representative: Callable[[], Iterator[list]] | 
     return converter.convert()
 
 
+def logit_model(model):
+    """The same network without its final sigmoid, when it ends in a separate ``p_fake`` sigmoid
+    activation (``native_net``), else None: its output is then a logit (``ModelSpec.output``)."""
+    import keras
+
+    try:
+        last = model.get_layer("p_fake")
+    except ValueError:
+        return None
+    if not isinstance(last, keras.layers.Activation) or keras.activations.serialize(last.activation) != "sigmoid":
+        return None
+    return keras.Model(model.input, last.input, name=f"{model.name}_logit")
+
+
 def embed_spec(tflite: bytes, spec: ModelSpec) -> bytes:
     """Adds the spec as two ``Model.metadata`` entries (see ``deepfake_dct.detector.model_file``),
     replacing those of a file that has them already (re-embedding a refitted spec)."""
@@ -163,9 +177,11 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
         representative = None
         if variant == "int8":
             representative = representative_dataset(split, spec, model, options.representative)
-        variant_spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, **card, "variant": variant}})
+        logits = logit_model(model)
+        variant_spec = ModelSpec(**{**vars(spec), "output": "p_fake" if logits is None else "logit",
+                                    "extra": {**spec.extra, **card, "variant": variant}})
         with held_output():  # the converter's chatter, shown only if it fails
-            tflite = embed_spec(convert(model, variant, representative), variant_spec)
+            tflite = embed_spec(convert(logits or model, variant, representative), variant_spec)
         scores = score_tflite(tflite, inputs)
         tflite_metrics = metrics.summary(labels, scores, spec.threshold)
         drop_pp = 100.0 * abs(tflite_metrics["accuracy"] - keras_metrics["accuracy"])

@@ -59,6 +59,15 @@ def test_spec_from_newer_format_version_is_refused():
         ModelSpec.from_json(meta, small_spec().normalisation)
 
 
+def test_a_logit_output_is_format_3_so_older_runtimes_refuse_it_and_bad_outputs_are_refused():
+    meta = small_spec(output="logit").to_json()
+    assert meta["format_version"] == 3 and meta["output"] == "logit"
+    assert ModelSpec.from_json(meta, small_spec().normalisation).output == "logit"
+    assert small_spec().to_json()["format_version"] < 3 and small_spec().to_json()["output"] == "p_fake"
+    with pytest.raises(ModelFileError, match="output"):
+        ModelSpec.from_json({**meta, "output": "probits"}, small_spec().normalisation)
+
+
 def test_spec_missing_field_is_refused():
     meta = small_spec().to_json()
     del meta["policy"]

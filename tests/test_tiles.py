@@ -114,6 +114,7 @@ def test_tiles_model_trains_exports_int8_and_the_runtime_batches_its_crops(tiles
     for variant in ("float32", "int8"):
         with Detector.from_file(tmp_path / f"model_{variant}.tflite") as detector:
             assert detector.spec.policy == InputPolicy(TILE, TILE, mode="tiles", grid=2)
+            assert detector.spec.output == "logit"  # native_net's sigmoid is left to the runtime
             analysis = detector.analyse(image)
             assert analysis.crops.shape == (4, TILE, TILE, 3)  # 2 x 2 tiles of a 64x96 image
             one_by_one = [detector.predict({k: v[i] for k, v in analysis.inputs.items()}) for i in range(4)]
