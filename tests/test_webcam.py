@@ -585,3 +585,19 @@ def test_main_without_opencv_exits_2_naming_the_install(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cv2", None)
     assert webcam.main(["--no-display"]) == 2
     assert error_line(capsys).startswith("ERROR: the webcam app needs OpenCV: pip install opencv-python")
+
+
+def test_overlay_marks_a_region_out_of_scope_amber_and_says_so():
+    from deepfake_dct.apps.webcam.overlay import draw_overlay
+    from deepfake_dct.apps.webcam.regions import RegionResult
+    from deepfake_dct.detector import Detection
+
+    def drawn(detection: Detection) -> np.ndarray:
+        frame = np.zeros((240, 320, 3), np.uint8)
+        return draw_overlay(frame, [RegionResult((40, 60, 200, 150), "ok", detection)], 0.9, 0.5, None, None)
+
+    fake = Detection("fake", 0.9, 0.5)
+    unlike = Detection("fake", 0.9, 0.5, out_of_scope="mostly flat fills")
+    box_edge = (100, 40)  # a point on the box's left edge (x 40, y 60..209), BGR
+    assert tuple(drawn(fake)[box_edge[0], box_edge[1]]) == (40, 40, 230)  # red
+    assert tuple(drawn(unlike)[box_edge[0], box_edge[1]]) == (0, 190, 255)  # amber

@@ -38,15 +38,19 @@ def draw_overlay(
     latency_ms: float | None,
 ) -> np.ndarray:
     """Draws the boxes with their label and p_fake, the smoothed verdict, FPS and latency onto
-    ``frame`` (in place). A frame without a verdict (no face, too small) says so instead of a verdict."""
+    ``frame`` (in place). A frame without a verdict (no face, too small) says so instead of a verdict;
+    a box the runtime calls out of scope is amber and says "not a photo?"."""
     scale = max(0.45, frame.shape[1] / 1400)
     for r in results:
         if r.box is None:
             continue
         x, y, w, h = r.box
-        colour = _AMBER if r.detection is None else (_RED if r.detection.is_fake else _GREEN)
+        unlike = r.detection is not None and r.detection.out_of_scope is not None
+        colour = _AMBER if r.detection is None or unlike else (_RED if r.detection.is_fake else _GREEN)
         cv2.rectangle(frame, (x, y), (x + w - 1, y + h - 1), colour, 2)
         caption = r.status if r.detection is None else f"{r.detection.label} {r.detection.p_fake:.2f}"
+        if unlike:  # a screen, a drawing or a printed page held to the camera: the verdict means little
+            caption += " (not a photo?)"
         _text(frame, caption, (x, max(y - 4, 14)), scale, colour)
     label = verdict(smoothed, threshold)
     if results and frame_score(results) is None:
