@@ -68,5 +68,5 @@ def test_dataset_twins_writes_one_labelled_fake_per_real(rng, tmp_path, capsys):
     assert [len(written["train"]), len(written["val"])] == [6, 2]
     assert all(p.parent.name.startswith("twin-") for paths in written.values() for p in paths)
     assert all(Image.open(p).size == (128, 128) for p in written["train"])
-    assert "held-back PSNR" in capsys.readouterr().out and (tmp_path / "twins.json").is_file()
+    assert "reconstruction PSNR" in capsys.readouterr().out and (tmp_path / "twins.json").is_file()
     assert dataset.main(["twins", str(tmp_path / "nothing"), "--steps", "1"]) == 2
