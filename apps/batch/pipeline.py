@@ -93,7 +93,7 @@ def parquet_schema():
     import pyarrow as pa
 
     types = {"path": pa.string(), "label": pa.string(), "p_fake": pa.float64(), "threshold": pa.float64(),
-             "uncertain": pa.bool_(), "model": pa.string(), "error": pa.string()}
+             "uncertain": pa.bool_(), "out_of_scope": pa.string(), "model": pa.string(), "error": pa.string()}
     return pa.schema([(name, types[name]) for name in RECORD_FIELDS])
 
 
