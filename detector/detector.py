@@ -271,9 +271,7 @@ class Detector:
         inputs = self.spec.make_inputs(crops)
         scores = self.predict_crops(inputs)
         p_fake = self.spec.aggregate(scores)
-        reading = None
-        if self.spec.scope is not None and "log_dct" in inputs:
-            reading = self.spec.scope.read(inputs["log_dct"], crops)
+        reading = self.spec.read_scope(inputs, crops)
         detection = Detection(
             label=verdict(p_fake, self.threshold),
             p_fake=p_fake,

@@ -17,7 +17,7 @@ import numpy as np
 
 from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
 from deepfake_dct.detector.images import InputPolicy
-from deepfake_dct.detector.scope import Scope
+from deepfake_dct.detector.scope import Scope, ScopeReading
 
 METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"
@@ -101,6 +101,14 @@ class ModelSpec:
             else:
                 inputs[name] = pixel_input(rgb)
         return inputs
+
+    def read_scope(self, inputs: dict[str, np.ndarray], crops: np.ndarray) -> ScopeReading | None:
+        """The out-of-scope reading of one image from its network inputs (:meth:`make_inputs`) and
+        its crops' pixels; None when this model records no scope. The runtime and ``evaluate``
+        both call this."""
+        if self.scope is None or "log_dct" not in inputs:
+            return None
+        return self.scope.read(inputs["log_dct"], crops)
 
     def aggregate(self, crop_p_fake) -> float:
         """One image's p_fake from its crops': the mean of their logits, divided by

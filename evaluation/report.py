@@ -71,17 +71,16 @@ def source_table(rows: list[dict]) -> str:
 def other_rows(scores: Scores, threshold: float) -> list[dict]:
     """Per source of images the detector is not for: how many, the share given the out-of-scope
     warning, and the share the verdict would have called fake."""
-    sources = [source_of(item) for item in scores.items]
-    rows = []
-    for source in sorted(set(sources)):
-        mask = np.array([s == source for s in sources])
-        rows.append({"source": source, "images": int(mask.sum()),
-                     "out_of_scope": None if scores.out_of_scope is None else float(scores.out_of_scope[0][mask].mean()),
-                     "flagged_fake": float((scores.p_fake[0][mask] >= threshold).mean())})
+    sources = np.array([source_of(item) for item in scores.items])
+
+    def row(source: str, mask: np.ndarray) -> dict:
+        warned = None if scores.out_of_scope is None else float(scores.out_of_scope[0][mask].mean())
+        return {"source": source, "images": int(mask.sum()), "out_of_scope": warned,
+                "flagged_fake": float((scores.p_fake[0][mask] >= threshold).mean())}
+
+    rows = [row(source, sources == source) for source in sorted(set(sources))]
     if len(rows) > 1:
-        rows.append({"source": "all", "images": len(sources),
-                     "out_of_scope": None if scores.out_of_scope is None else float(scores.out_of_scope[0].mean()),
-                     "flagged_fake": float((scores.p_fake[0] >= threshold).mean())})
+        rows.append(row("all", np.ones(len(sources), dtype=bool)))
     return rows
 
 

@@ -243,7 +243,7 @@ def score(model: TFLiteModel | KerasModel, items: Sequence[Item],
     kept: list[Item] = []
     skipped: dict[str, str] = {}
     chunks: list[np.ndarray] = []
-    scope, warned = model.spec.scope, []
+    scoped, warned = model.spec.scope is not None, []
     with progress_bar(len(items), description, progress) as bar:
         for start in range(0, len(items), CHUNK):
             inputs, chunk_kept = [], []
@@ -255,8 +255,8 @@ def score(model: TFLiteModel | KerasModel, items: Sequence[Item],
                     skipped[str(item.path)] = str(e)
                     continue
                 image_inputs = [model.spec.make_inputs(c) for c in crops]
-                if scope is not None:
-                    warned.append([scope.read(x["log_dct"], c).reason is not None
+                if scoped:
+                    warned.append([model.spec.read_scope(x, c).reason is not None
                                    for x, c in zip(image_inputs, crops)])
                 inputs += image_inputs
                 chunk_kept.append(item)
@@ -266,6 +266,6 @@ def score(model: TFLiteModel | KerasModel, items: Sequence[Item],
             bar.update(len(items[start : start + CHUNK]))
     p_fake = np.concatenate(chunks).T if chunks else np.zeros((len(conditions), 0))
     out_of_scope = None
-    if scope is not None:
+    if scoped:
         out_of_scope = np.array(warned, dtype=bool).reshape(len(kept), len(conditions)).T
     return Scores(conditions, kept, p_fake, skipped, round(time.time() - started, 1), out_of_scope)

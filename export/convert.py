@@ -172,12 +172,12 @@ def export(run: Path, out: Path | None = None, options: ExportOptions = ExportOp
     report = {"run": str(run), "held_out_n": int(labels.size), "keras": keras_metrics,
               "max_accuracy_drop_pp": options.max_accuracy_drop, "variants": {}}
     card = options.card()
+    logits = logit_model(model)
     for variant in options.variants:
         started = time.time()
         representative = None
         if variant == "int8":
             representative = representative_dataset(split, spec, model, options.representative)
-        logits = logit_model(model)
         variant_spec = ModelSpec(**{**vars(spec), "output": "p_fake" if logits is None else "logit",
                                     "extra": {**spec.extra, **card, "variant": variant}})
         with held_output():  # the converter's chatter, shown only if it fails

@@ -79,6 +79,8 @@ class Calibration:
     """The spec with temperature, threshold, uncertain band and scope set."""
     facts: dict
     """What was fitted and on what, for the run's report."""
+    validation: tuple[np.ndarray, np.ndarray]
+    """(labels, calibrated p_fake) of the validation images as stored, as the runtime now scores them."""
 
 
 def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
@@ -104,7 +106,7 @@ def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
              "validation_log_loss_before": _log_loss(y, p), "validation_log_loss_after": _log_loss(y, calibrated),
              "scope_cutoffs": None if scope is None else {"distance": scope.cutoff, "flat": scope.flat_cutoff}}
-    return Calibration(spec, facts)
+    return Calibration(spec, facts, (stored[0], stored_p))
 
 
 def _log_loss(labels, p) -> float:

@@ -187,15 +187,14 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     if tiles:  # temperature, threshold, uncertain band and scope, fitted on validation images
         calibration = calibrate(model, spec, split, skips)
         spec, calibration_facts = calibration.spec, calibration.facts
-        val_labels, val_scores = scored(model, "val")
-        threshold = spec.threshold
+        val_labels, val_scores = calibration.validation
     else:
         val_labels, val_scores = scored(model, "val")
-        threshold = metrics.best_threshold(val_labels, val_scores)
-    temperature = spec.temperature
+        spec = ModelSpec(**{**vars(spec), "threshold": metrics.best_threshold(val_labels, val_scores)})
+    threshold, temperature = spec.threshold, spec.temperature
     test_labels, test_scores = scored(model, "test")
     test = metrics.summary(test_labels, test_scores, threshold)
-    spec = ModelSpec(**{**vars(spec), "threshold": threshold, "extra": {**spec.extra, "test": test}})
+    spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, "test": test}})
 
     tmp = out / ".model.tmp.keras"
     model.save(tmp)

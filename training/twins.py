@@ -68,11 +68,12 @@ def make_decoder(kind: str, width: int = 32):
     return keras.Model(inputs, outputs, name=f"decoder_{kind}")
 
 
-def _random_window(rgb: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+def _window(rgb: np.ndarray, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A height x width window at a random place whose corner is on the 16-pixel block grid."""
     h, w = rgb.shape[:2]
-    top = int(rng.integers(0, h - side + 1)) // TILE_ALIGN * TILE_ALIGN
-    left = int(rng.integers(0, w - side + 1)) // TILE_ALIGN * TILE_ALIGN
-    return rgb[top : top + side, left : left + side]
+    top = int(rng.integers(0, h - height + 1)) // TILE_ALIGN * TILE_ALIGN
+    left = int(rng.integers(0, w - width + 1)) // TILE_ALIGN * TILE_ALIGN
+    return rgb[top : top + height, left : left + width]
 
 
 def training_crops(paths: Sequence[Path], side: int, per_image: int, seed: int) -> np.ndarray:
@@ -86,7 +87,7 @@ def training_crops(paths: Sequence[Path], side: int, per_image: int, seed: int) 
             continue
         if min(rgb.shape[:2]) < side:
             continue
-        crops.extend(_random_window(rgb, side, rng) for _ in range(per_image))
+        crops.extend(_window(rgb, side, side, rng) for _ in range(per_image))
     if not crops:
         raise ValueError(f"No training image is at least {side}x{side} pixels.")
     return np.stack(crops).astype(np.float32) / 255.0
@@ -139,11 +140,8 @@ def twin_window(rgb: np.ndarray, path: Path, max_side: int) -> np.ndarray:
     """The part of a real its twin reconstructs: at most ``max_side`` square, placed by the name's
     hash, starting on the 16-pixel block grid so a re-encode lays its blocks over the original's."""
     h, w = rgb.shape[:2]
-    side_h, side_w = min(h, max_side), min(w, max_side)
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(path.name.encode()).digest()[:8], "little"))
-    top = int(rng.integers(0, h - side_h + 1)) // TILE_ALIGN * TILE_ALIGN
-    left = int(rng.integers(0, w - side_w + 1)) // TILE_ALIGN * TILE_ALIGN
-    return np.ascontiguousarray(rgb[top : top + side_h, left : left + side_w])
+    return np.ascontiguousarray(_window(rgb, min(h, max_side), min(w, max_side), rng))
 
 
 def save_like(rgb: np.ndarray, original: Path, out_stem: Path) -> Path:
