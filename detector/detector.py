@@ -24,8 +24,8 @@ from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spe
 
 LABELS = ("real", "fake")
 DEFAULT_MODEL = "default.tflite"
-#: A p_fake closer than this to the threshold is "uncertain" (a model file may record its own,
-#: ``spec.extra["uncertain_margin"]``, or a width per side, ``spec.extra["uncertain_band"]``): a
+#: A p_fake closer than this to the threshold is "uncertain" (a model file may record its own
+#: width per side, ``ModelSpec.uncertain_band``): a
 #: reading aid, so that 0.49 and 0.51 are not taken as opposite certainties. The label is still given by :func:`verdict`.
 DEFAULT_UNCERTAIN_MARGIN = 0.1
 
@@ -150,10 +150,8 @@ class Detector:
         self.threshold = self.spec.threshold if threshold is None else float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
-        band = self.spec.extra.get("uncertain_band")
         self.uncertain_margin: float | tuple[float, float] = (
-            (float(band[0]), float(band[1])) if isinstance(band, (list, tuple)) and len(band) == 2
-            else float(self.spec.extra.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN)))
+            self.spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN)
 
     @classmethod
     def from_file(

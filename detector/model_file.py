@@ -24,7 +24,8 @@ NORMALISATION_NAME = "deepfake_dct.normalisation"
 #: Bumped when the metadata changes in a way an older runtime cannot read: 2 added the "tiles"
 #: policy (a runtime of format 1 would silently downscale such a model's input instead of tiling);
 #: 3 added networks that output a logit (a runtime of format 2 would read it as a probability).
-FORMAT_VERSION = 3
+FORMAT_TILES, FORMAT_LOGIT = 2, 3
+FORMAT_VERSION = FORMAT_LOGIT
 #: What the network's output is: a probability (sigmoid inside the graph), or its logit (the
 #: runtime applies the sigmoid, so that an int8 output's steps are even in logit, where the
 #: crops' scores are averaged, instead of crowding every confident crop into the last step).
@@ -57,6 +58,9 @@ class ModelSpec:
     temperature: float = 1.0
     """Calibration: the image's mean crop logit is divided by this before the sigmoid (fitted on
     the validation split, so that p_fake 0.7 is right about 70% of the time); 1 = none."""
+    uncertain_band: tuple[float, float] | None = None
+    """How far below and above the threshold a verdict is "uncertain", measured on the validation
+    split (``training.calibrate``); None: the runtime's default margin."""
     architecture: str = ""
     """Name of the model-building function that made the network."""
     provenance: str = ""
@@ -78,6 +82,11 @@ class ModelSpec:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
         if not 0.0 < self.temperature < 1e3:
             raise ValueError(f"Expected a temperature in (0, 1000), got {self.temperature}.")
+        if self.uncertain_band is not None:
+            band = tuple(float(w) for w in self.uncertain_band)
+            if len(band) != 2 or not all(0.0 <= w <= 1.0 for w in band):
+                raise ValueError(f"Expected an uncertain band of two widths in [0, 1], got {self.uncertain_band!r}.")
+            object.__setattr__(self, "uncertain_band", band)
         expected = (self.policy.height, self.policy.width, 3)
         if "log_dct" in self.input_names and self.normalisation is None:
             raise ValueError("Expected normalisation statistics for a log_dct input.")
@@ -127,7 +136,8 @@ class ModelSpec:
     def to_json(self) -> dict:
         return {
             # The oldest format that can read this file, so older runtimes keep reading older kinds.
-            "format_version": 3 if self.output == "logit" else 2 if self.policy.mode == "tiles" else 1,
+            "format_version": (FORMAT_LOGIT if self.output == "logit" else
+                               FORMAT_TILES if self.policy.mode == "tiles" else 1),
             "representation": self.representation,
             "log_eps": self.log_eps,
             "policy": self.policy.to_dict(),
@@ -135,6 +145,8 @@ class ModelSpec:
             "output": self.output,
             "threshold": self.threshold,
             **({"temperature": self.temperature} if self.temperature != 1.0 else {}),
+            # Optional: a runtime that predates it uses its default margin.
+            **({"uncertain_band": list(self.uncertain_band)} if self.uncertain_band is not None else {}),
             "architecture": self.architecture,
             "provenance": self.provenance,
             "extra": self.extra,
@@ -170,6 +182,7 @@ class ModelSpec:
                 threshold=float(meta["threshold"]),
                 output=str(meta.get("output", "p_fake")),
                 temperature=float(meta.get("temperature", 1.0)),
+                uncertain_band=_uncertain_band(meta),
                 architecture=str(meta.get("architecture", "")),
                 provenance=str(meta.get("provenance", "")),
                 extra=dict(meta.get("extra", {})),
@@ -179,6 +192,16 @@ class ModelSpec:
             raise ModelFileError(f"Model metadata is incomplete or malformed ({e!r}).") from e
         except ValueError as e:
             raise ModelFileError(f"Model metadata is invalid ({e}).") from e
+
+
+def _uncertain_band(meta: dict) -> tuple[float, float] | None:
+    """The recorded band; files written before it was a field kept it (or one symmetric width,
+    "uncertain_margin") in "extra"."""
+    extra = meta.get("extra", {})
+    band = meta.get("uncertain_band", extra.get("uncertain_band"))
+    if band is None and "uncertain_margin" in extra:
+        band = (extra["uncertain_margin"],) * 2
+    return None if band is None else tuple(band)
 
 
 def _normalisation_from_blob(blob: bytes, policy: InputPolicy) -> Normalisation | None:

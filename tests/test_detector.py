@@ -164,7 +164,7 @@ def test_detection_uncertain_within_the_models_margin(detector, face_like):
     from deepfake_dct.detector import is_uncertain
 
     result = detector.detect(face_like)
-    band = detector.spec.extra["uncertain_band"]  # the bundled model's, measured per side on validation
+    band = detector.spec.uncertain_band  # the bundled model's, measured per side on validation
     assert result.uncertain_margin == detector.uncertain_margin == tuple(band)
     assert result.uncertain == is_uncertain(result.p_fake, result.threshold, tuple(band))
     near = Detection("real", 0.45, 0.5)

@@ -122,3 +122,18 @@ def test_temperature_round_trips_and_older_files_read_as_uncalibrated():
     assert "temperature" not in small_spec().to_json()
     with pytest.raises(ValueError, match="temperature"):
         small_spec(temperature=0.0)
+
+
+def test_uncertain_band_round_trips_and_older_files_keep_theirs_from_extra():
+    spec = small_spec(uncertain_band=[0.4, 0.1])
+    assert spec.uncertain_band == (0.4, 0.1)
+    assert ModelSpec.from_json(spec.to_json(), spec.normalisation).uncertain_band == (0.4, 0.1)
+    assert "uncertain_band" not in small_spec().to_json()
+    older = small_spec(extra={"uncertain_band": [0.3, 0.05]}).to_json()
+    assert ModelSpec.from_json(older, spec.normalisation).uncertain_band == (0.3, 0.05)
+    oldest = small_spec(extra={"uncertain_margin": 0.2}).to_json()
+    assert ModelSpec.from_json(oldest, spec.normalisation).uncertain_band == (0.2, 0.2)
+    assert ModelSpec.from_json(small_spec().to_json(), spec.normalisation).uncertain_band is None
+    for bad in ([0.1], [0.1, 1.5], [-0.1, 0.1]):
+        with pytest.raises(ValueError, match="uncertain band"):
+            small_spec(uncertain_band=bad)

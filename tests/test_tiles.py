@@ -183,7 +183,7 @@ def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses
     spec = rundir.load_spec(run)
     facts = report["calibration"]
     assert facts["temperature"] == spec.temperature and facts["threshold"] == spec.threshold
-    assert spec.extra["uncertain_margin"] == facts["uncertain_margin"]
+    assert spec.uncertain_band == tuple(facts["uncertain_band"]) and max(spec.uncertain_band) == facts["uncertain_margin"]
     assert spec.scope is not None and "JPEG q75" in facts["calibration_set"]
     export(run, tmp_path, ExportOptions(variants=("float32",), max_accuracy_drop=100))
     chart = Image.new("RGB", (96, 64), "white")

@@ -100,7 +100,7 @@ def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
     margin = max(band)
     scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
     spec = ModelSpec(**{**vars(spec), "temperature": temperature, "threshold": threshold, "scope": scope,
-                        "extra": {**spec.extra, "uncertain_margin": margin, "uncertain_band": band}})
+                        "uncertain_band": tuple(band)})
     facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
              "uncertain_band": band,
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
