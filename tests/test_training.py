@@ -59,6 +59,7 @@ def test_command_line_flags_parse_back_into_the_same_options():
     ({"patience": -1}, "Expected patience of at least 0"),
     ({"batch_size": 0}, "Expected batch_size of at least 1"),
     ({"lr": 0.0}, "positive learning rate"),
+    ({"lr_schedule": "step"}, "Expected lr_schedule in"),
     ({"split": (0.5, 0.5, 0.5)}, "three positive fractions summing to 1"),
     ({"split": (0.5, 0.5)}, "three positive fractions summing to 1"),
     ({"size": 4}, "input size of at least 8x8"),
@@ -71,6 +72,16 @@ def test_command_line_flags_parse_back_into_the_same_options():
 def test_unusable_option_is_a_value_error_naming_it(change, message):
     with pytest.raises(ValueError, match=message):
         TrainOptions(**change)
+
+
+def test_cosine_schedule_starts_at_lr_and_decays_to_zero_over_the_epochs():
+    from deepfake_dct.training.train import learning_rate
+
+    assert learning_rate(TrainOptions(lr=0.01), 10) == 0.01
+    schedule = learning_rate(TrainOptions(lr=0.01, lr_schedule="cosine", epochs=3), 10)
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(15)) == pytest.approx(0.005)
+    assert float(schedule(30)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_options_are_frozen_and_sequences_become_tuples():

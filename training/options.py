@@ -17,6 +17,8 @@ from deepfake_dct.training.perturb import NO_PROCESSING, ProcessingChain
 #: training.models.ARCHITECTURES and ENSEMBLES (listed here so that --help loads no TensorFlow).
 ARCHITECTURE_NAMES = ("dct_cnn", "logistic_dct", "pixel_cnn", "pixel_net", "native_net",
                       "dct_pixel_ensemble")
+#: Learning-rate schedules ``--lr-schedule`` offers.
+LR_SCHEDULES = ("constant", "cosine")
 #: Filters ``--resample`` offers for downscaling larger images.
 RESAMPLE_NAMES = ("area", "lanczos", "bicubic", "bilinear")
 
@@ -35,7 +37,10 @@ class TrainOptions:
     batch_size: int = 32
     """Examples per training step."""
     lr: float = 1e-3
-    """Adam learning rate."""
+    """Adam learning rate (the starting rate, with ``lr_schedule`` "cosine")."""
+    lr_schedule: str = "constant"
+    """"constant", or "cosine": the rate decays to zero along a cosine over ``epochs`` (late epochs
+    take small steps, so validation loss stops swinging from one epoch to the next)."""
     seed: int = 0
     """Seed of the split, the shuffling, the augmentation and the initial weights."""
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
@@ -85,6 +90,8 @@ class TrainOptions:
                 raise ValueError(f"Expected {name} of at least {least}, got {getattr(self, name)}.")
         if not self.lr > 0:
             raise ValueError(f"Expected a positive learning rate lr, got {self.lr}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"Expected lr_schedule in {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if not 0.0 <= self.augment_p <= 1.0:
             raise ValueError(f"Expected augment_p (a probability) in 0..1, got {self.augment_p}.")
         if self.crops_per_image < 1:
@@ -158,6 +165,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size,
                    help="examples per training step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
+                   help="constant, or cosine: decay to zero over --epochs (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="seed of the split, the shuffling and the weights (default: %(default)s)")
     p.add_argument("--split", type=float, nargs=3, default=d.split, metavar=("TRAIN", "VAL", "TEST"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,16 @@ def representation_of(arch: str) -> str:
     return "+".join(n for n in ("log_dct", "pixels") if n in names)
 
 
-def fit_one(arch: str, train_ds, val_ds, options: TrainOptions, out: Path):
+def learning_rate(options: TrainOptions, steps_per_epoch: int):
+    """Adam's learning rate: ``options.lr``, or a cosine decay from it to zero over the epochs."""
+    import keras
+
+    if options.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(options.lr, options.epochs * steps_per_epoch)
+    return options.lr
+
+
+def fit_one(arch: str, train_ds, val_ds, options: TrainOptions, out: Path, steps_per_epoch: int):
     """Builds and fits one architecture on the inputs it reads; returns (model, history dict)."""
     import keras
 
@@ -87,7 +97,7 @@ def fit_one(arch: str, train_ds, val_ds, options: TrainOptions, out: Path):
 
     model = build((options.size, options.size, 3))
     model.compile(
-        optimizer=keras.optimizers.Adam(options.lr),
+        optimizer=keras.optimizers.Adam(learning_rate(options, steps_per_epoch)),
         loss="binary_crossentropy",
         weighted_metrics=["accuracy", keras.metrics.AUC(name="auc")],
     )
@@ -167,9 +177,11 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
     train_ds = dataset("train", shuffle=True)
     val_ds, test_ds = dataset("val"), dataset("test")
 
+    examples = counts["train"] * (options.crops_per_image if tiles else 1)
+    steps_per_epoch = math.ceil(examples / options.batch_size)
     members, member_reports = [], {}
     for arch in ENSEMBLES.get(options.arch, (options.arch,)):
-        member, history = fit_one(arch, train_ds, val_ds, options, out)
+        member, history = fit_one(arch, train_ds, val_ds, options, out, steps_per_epoch)
         members.append(member)
         member_reports[arch] = {"parameters": int(member.count_params()),
                                 "epochs_run": len(history["loss"]), "history": history}
