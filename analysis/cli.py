@@ -236,9 +236,10 @@ def _history(args: argparse.Namespace) -> tuple[str, int]:
 def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.training.calibrate import recalibrate_run
 
-    facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None)
+    facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid)
     cutoffs = facts["scope_cutoffs"]
-    return (f"{args.run}: temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
+    auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
+    return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
             f"uncertain from {facts['threshold'] - facts['uncertain_band'][0]:.2f} to "
             f"{min(facts['threshold'] + facts['uncertain_band'][1], 1.0):.2f}; validation log loss "
             f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
@@ -309,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="a folder written by `deepfake-dct train`")
     p.add_argument("--data-root", default=None,
                    help="where the run's images are now, if they moved since training")
+    p.add_argument("--grid", type=int, default=None,
+                   help="score at most GRID x GRID crops per image from now on (default: the run's)")
     size(add("architecture", _architecture,
              "each architecture in training.models.ARCHITECTURES, layer by layer"))
     return parser

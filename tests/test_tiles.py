@@ -194,3 +194,21 @@ def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses
         assert "flat fills" in warned.out_of_scope and warned.flat_fraction > spec.scope.flat_cutoff
         photo_like = detector.detect(presplit_data / "test" / "real" / "gen" / "r0.png")
         assert photo_like.scope_distance is not None and photo_like.flat_fraction < spec.scope.flat_cutoff
+
+
+@pytest.mark.slow
+def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_path, capsys):
+    import shutil
+
+    from deepfake_dct.cli import main
+    from deepfake_dct.training import rundir
+
+    run = tmp_path / "run"
+    shutil.copytree(tiles_run[0], run)
+    assert rundir.load_spec(run).policy.grid == 2
+    assert main(["analyze", "calibrate", "--run", str(run), "--grid", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "(grid 3): validation ROC AUC as stored" in out and "JPEG q75" in out
+    spec = rundir.load_spec(run)
+    assert spec.policy.grid == 3 and spec.uncertain_band is not None and spec.scope is not None
+    assert spec.policy.crops(np.zeros((64, 96, 3), np.uint8))[0].shape[0] == 6  # 2 rows x 3 columns of 32

@@ -11,6 +11,7 @@ calibration set is the validation images as stored *and* re-saved as JPEG q75 (b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,9 +103,11 @@ def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
     spec = ModelSpec(**{**vars(spec), "temperature": temperature, "threshold": threshold, "scope": scope,
                         "uncertain_band": tuple(band)})
     facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
-             "uncertain_band": band,
+             "uncertain_band": band, "grid": spec.policy.grid,
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
              "validation_log_loss_before": _log_loss(y, p), "validation_log_loss_after": _log_loss(y, calibrated),
+             "validation_roc_auc": {"as stored": metrics.roc_auc(*stored),
+                                    f"JPEG q{CALIBRATION_JPEG}": metrics.roc_auc(*resaved)},
              "scope_cutoffs": None if scope is None else {"distance": scope.cutoff, "flat": scope.flat_cutoff}}
     return Calibration(spec, facts, (stored[0], stored_p))
 
@@ -115,9 +118,10 @@ def _log_loss(labels, p) -> float:
     return float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q)))
 
 
-def recalibrate_run(run: Path, data_root: Path | None = None) -> dict:
+def recalibrate_run(run: Path, data_root: Path | None = None, grid: int | None = None) -> dict:
     """Refits a finished run's calibration (:func:`calibrate`) and records it in its spec.json;
-    returns the facts."""
+    returns the facts. ``grid``: from now on the run scores at most grid x grid crops per image
+    (recorded in its policy; more crops average away more noise, at more time per image)."""
     import keras
 
     from deepfake_dct.training.pipeline import SkipLog
@@ -127,6 +131,8 @@ def recalibrate_run(run: Path, data_root: Path | None = None) -> dict:
     spec = rundir.load_spec(run)
     if spec.policy.mode != "tiles":
         raise ValueError(f"Expected a tiles run (native-resolution crops), got policy mode {spec.policy.mode!r}.")
+    if grid is not None:
+        spec = dataclasses.replace(spec, policy=dataclasses.replace(spec.policy, grid=grid))
     calibration = calibrate(model, spec, Split.load(run / rundir.SPLIT, data_root), SkipLog())
     rundir.save_spec(run, calibration.spec)
     return calibration.facts
