@@ -209,3 +209,23 @@ def test_predict_feeds_each_model_only_its_named_inputs():
     dataset = tf.data.Dataset.from_tensors((batch, tf.constant([0.0, 1.0]), tf.constant([1.0, 1.0])))
     labels, scores = predict(model, dataset)
     assert labels.tolist() == [0, 1] and scores.tolist() == [1.0, 1.0]
+
+
+def test_aggregate_images_scores_in_bounded_calls_and_aggregates_per_image(monkeypatch):
+    from deepfake_dct.detector.features import Normalisation
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.training import data
+
+    spec = ModelSpec(policy=InputPolicy(8, 8, mode="tiles"), representation="pixels", normalisation=None)
+    monkeypatch.setattr(data, "CROPS_PER_CALL", 4)
+    calls = []
+
+    def predict_crops(batch):
+        calls.append(len(batch["pixels"]))
+        return batch["pixels"][:, 0, 0, 0]
+
+    examples = [{"pixels": np.full((n, 8, 8, 3), p, np.float32)} for n, p in ((3, 0.9), (5, 0.2), (2, 0.5))]
+    p_fake = data.aggregate_images(predict_crops, examples, spec)
+    assert calls == [4, 4, 2]
+    assert p_fake == pytest.approx([0.9, 0.2, 0.5])

@@ -150,12 +150,22 @@ def image_inputs(path: Path | str, spec: ModelSpec) -> dict[str, np.ndarray]:
     return spec.make_inputs(crops)
 
 
+#: The most crops :func:`aggregate_images` passes to ``predict_crops`` at once: a Keras call on
+#: thousands of 128x128 crops holds gigabytes of activations.
+CROPS_PER_CALL = 256
+
+
 def aggregate_images(predict_crops, examples: list[dict[str, np.ndarray]], spec: ModelSpec) -> np.ndarray:
     """One p_fake per image from each image's crop inputs (:func:`image_inputs`): every crop of
-    every image through ``predict_crops`` (stacked inputs by name -> a score per crop) in one call,
-    then each image's scores aggregated as the runtime aggregates them."""
+    every image through ``predict_crops`` (stacked inputs by name -> a score per crop), in calls of
+    at most :data:`CROPS_PER_CALL` crops, then each image's scores aggregated as the runtime
+    aggregates them."""
     stacked = {n: np.concatenate([e[n] for e in examples]) for n in spec.input_names}
-    crops = np.asarray(predict_crops(stacked), dtype=np.float64).reshape(-1)
+    total = len(stacked[spec.input_names[0]])
+    crops = np.concatenate([
+        np.asarray(predict_crops({n: x[i : i + CROPS_PER_CALL] for n, x in stacked.items()}),
+                   dtype=np.float64).reshape(-1)
+        for i in range(0, total, CROPS_PER_CALL)])
     ends = np.cumsum([len(e[spec.input_names[0]]) for e in examples])[:-1]
     return np.array([spec.aggregate(c) for c in np.split(crops, ends)])
 
