@@ -246,6 +246,8 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
             f"({facts['calibration_set']})"
             + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "
                f"{cutoffs['flat']:.3f}" if cutoffs else "")
+            + f"; held-out test split (n={facts['test']['n']}): accuracy {facts['test']['accuracy']:.4f}, "
+              f"ROC AUC {facts['test']['roc_auc']:.4f}"
             + f". Recorded in {Path(args.run) / 'spec.json'}; `deepfake-dct export {args.run}` embeds it."), 0
 
 

@@ -208,7 +208,8 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
     assert rundir.load_spec(run).policy.grid == 2
     assert main(["analyze", "calibrate", "--run", str(run), "--grid", "3"]) == 0
     out = capsys.readouterr().out
-    assert "(grid 3): validation ROC AUC as stored" in out and "JPEG q75" in out
+    assert "(grid 3): validation ROC AUC as stored" in out and "JPEG q75" in out and "held-out test split (n=24)" in out
     spec = rundir.load_spec(run)
     assert spec.policy.grid == 3 and spec.uncertain_band is not None and spec.scope is not None
+    assert spec.extra["test"]["threshold"] == spec.threshold and "uncertain_band" not in spec.extra
     assert spec.policy.crops(np.zeros((64, 96, 3), np.uint8))[0].shape[0] == 6  # 2 rows x 3 columns of 32

@@ -100,8 +100,10 @@ def calibrate(model, spec: ModelSpec, split: Split, skips) -> Calibration:
     band = [uncertain_margin(y, calibrated, threshold, side) for side in (-1, 1)]
     margin = max(band)
     scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
+    # Files of format 3 kept the band in "extra"; it is a field now, and stale there after a refit.
+    extra = {k: v for k, v in spec.extra.items() if k not in ("uncertain_band", "uncertain_margin")}
     spec = ModelSpec(**{**vars(spec), "temperature": temperature, "threshold": threshold, "scope": scope,
-                        "uncertain_band": tuple(band)})
+                        "uncertain_band": tuple(band), "extra": extra})
     facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
              "uncertain_band": band, "grid": spec.policy.grid,
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
@@ -121,7 +123,9 @@ def _log_loss(labels, p) -> float:
 def recalibrate_run(run: Path, data_root: Path | None = None, grid: int | None = None) -> dict:
     """Refits a finished run's calibration (:func:`calibrate`) and records it in its spec.json;
     returns the facts. ``grid``: from now on the run scores at most grid x grid crops per image
-    (recorded in its policy; more crops average away more noise, at more time per image)."""
+    (recorded in its policy; more crops average away more noise, at more time per image). The
+    held-out summary the spec carries (``extra["test"]``, shown by the app) is rescored with the
+    new calibration."""
     import keras
 
     from deepfake_dct.training.pipeline import SkipLog
@@ -133,6 +137,10 @@ def recalibrate_run(run: Path, data_root: Path | None = None, grid: int | None =
         raise ValueError(f"Expected a tiles run (native-resolution crops), got policy mode {spec.policy.mode!r}.")
     if grid is not None:
         spec = dataclasses.replace(spec, policy=dataclasses.replace(spec.policy, grid=grid))
-    calibration = calibrate(model, spec, Split.load(run / rundir.SPLIT, data_root), SkipLog())
-    rundir.save_spec(run, calibration.spec)
-    return calibration.facts
+    split, skips = Split.load(run / rundir.SPLIT, data_root), SkipLog()
+    calibration = calibrate(model, spec, split, skips)
+    spec = calibration.spec
+    labels, scores = predict_images(model, split.paths("test"), split.labels["test"], spec, skips)
+    test = metrics.summary(labels, scores, spec.threshold)
+    rundir.save_spec(run, ModelSpec(**{**vars(spec), "extra": {**spec.extra, "test": test}}))
+    return {**calibration.facts, "test": test}
