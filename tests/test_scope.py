@@ -79,3 +79,12 @@ def test_scope_survives_the_model_files_json_and_bad_ones_are_refused(rng):
         ModelSpec.from_json(broken, normalisation)
     with pytest.raises(ValueError, match="cut-off"):
         Scope(mean=scope.mean, precision=scope.precision, cutoff=float("nan"))
+
+
+def test_flat_fraction_is_the_share_of_pixels_whose_3x3_neighbourhood_is_one_colour():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        crops = rng.integers(0, rng.integers(1, 4), (2, 12, 10, 3)).astype(np.uint8)
+        windows = np.lib.stride_tricks.sliding_window_view(crops, (3, 3), axis=(1, 2))  # (2, 10, 8, 3, 3, 3)
+        one_colour = (windows == windows[..., 1:2, 1:2]).all(axis=(-1, -2)).all(axis=-1)
+        assert flat_fraction(crops) == pytest.approx(one_colour.mean())
