@@ -86,7 +86,8 @@ def test_bundled_model_reads_native_tiles_and_aggregates_them(detector, rng):
     big = smooth_noise(rng, 512, 640)
     analysis = detector.analyse(big)
     assert detector.spec.policy.mode == "tiles"
-    assert analysis.crops.shape == (9, 128, 128, 3)  # a 3x3 grid, never resized
+    grid = detector.spec.policy.grid
+    assert analysis.crops.shape == (grid * grid, 128, 128, 3)  # a grid of tiles, never resized
     np.testing.assert_array_equal(analysis.crops[0], big[:128, :128])
     scores = [c.p_fake for c in analysis.detection.crops]
     assert analysis.detection.p_fake == pytest.approx(detector.spec.aggregate(scores))

@@ -384,7 +384,8 @@ def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path, det
     """8 browser contexts (8 Streamlit sessions, one server, one shared Detector) each upload a
     different image at the same moment; each must show its own file's verdict and p_fake, as the
     Detector gives it alone. Traffic: localhost only."""
-    from test_browser import browser_missing, chromium_page, open_app, running_app, upload, wait_for_verdict
+    from test_browser import (VERDICT_TIMEOUT_MS, browser_missing, chromium_page, open_app, running_app, upload,
+                              wait_for_verdict)
 
     if reason := browser_missing():
         pytest.skip(reason)
@@ -428,6 +429,8 @@ def test_app_eight_concurrent_sessions_each_get_their_own_verdicts(tmp_path, det
         for page, path, result in zip(pages, files, expected):
             wait_for_verdict(page, 0, result.label.capitalize())
             seconds.append(time.perf_counter() - start)
+            # The heading can render before the lines under it: wait for the p_fake line too.
+            page.locator(".st-key-result-0").get_by_text("p_fake = ").first.wait_for(timeout=VERDICT_TIMEOUT_MS)
             text = page.locator(".st-key-result-0").inner_text()
             assert path.name in text and f"p_fake = {result.p_fake:.3f}" in text, (path.name, text)
         for context in contexts:

@@ -341,7 +341,12 @@ def test_launch_via_cli_runs_streamlit_with_one_blas_thread(monkeypatch):
 def test_app_threshold_near_p_fake_verdict_marked_uncertain(detector):
     name, data = _sample("fake_stylegan2_0131.png")
     p_fake = detector.detect(data).p_fake
-    threshold = round(p_fake + 0.05 if p_fake < 0.5 else p_fake - 0.05, 3)
+    below, above = detector.uncertain_margin  # the bundled model's band, measured per side
+    # Put the threshold a little way from p_fake (within the slider's 0..1) on a side whose band is
+    # wider than that.
+    step = min(0.05, (1.0 - p_fake) / 2) if below > 0.05 else min(0.05, p_fake / 2)
+    threshold = round(p_fake + step if below > 0.05 else p_fake - step, 3)
+    assert max(below, above) > 0.05 and 0.0 < threshold < 1.0
     at = _upload(_start(), [(name, data)])
 
     at.slider(key="threshold:startup").set_value(threshold)
