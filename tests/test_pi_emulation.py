@@ -73,3 +73,12 @@ def test_pi_emulation_install_and_commands_match_x86():
     done = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=1800, check=False)
     print(done.stdout)  # the report, shown with -s or on failure
     assert done.returncode == 0 and "ALL MATCHED" in done.stdout, done.stdout[-6000:] + done.stderr[-3000:]
+
+
+def test_tolerance_is_the_output_step_or_wider_for_a_float_output_of_int8_weights():
+    from deepfake_dct.detector import default_model_path
+
+    models = default_model_path().parent
+    assert pi.p_fake_tolerance(models / "thumbnail128.tflite") == pytest.approx(STEP, rel=0.01)  # full int8
+    assert pi.p_fake_tolerance(models / "default.tflite") == pi.HYBRID_TOLERANCE  # dynamic-range int8
+    assert pi.FLOAT_TOLERANCE < pi.HYBRID_TOLERANCE < STEP
