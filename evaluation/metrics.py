@@ -65,38 +65,49 @@ def confusion_matrix(labels, scores, threshold: float) -> list[list[int]]:
     ]
 
 
-def reliability_bins(labels, scores, n_bins: int = DEFAULT_BINS) -> list[dict]:
-    """For each equal-width p_fake bin [lower, upper) (the last one closed): how many images, their mean
-    p_fake and the fraction that are fake. A calibrated model has mean p_fake == fraction fake."""
+def reliability_bins(labels, scores, n_bins: int = DEFAULT_BINS, class_balanced: bool = False) -> list[dict]:
+    """For each equal-width p_fake bin [lower, upper) (the last one closed): how many images, their
+    weight, their mean p_fake and the fraction that are fake. A calibrated model has mean p_fake ==
+    fraction fake. ``class_balanced``: each image weighs 1 / (2 x its class's count), so that the
+    two classes weigh half each whatever their counts, as under the 1:1 prior the calibration
+    assumes; otherwise each image weighs 1."""
     if n_bins < 1:
         raise ValueError(f"Expected at least 1 bin, got {n_bins}.")
     y, s = _checked(labels, scores)
+    weights = np.ones(s.shape)
+    if class_balanced:
+        for label in (0, 1):
+            members = y == label
+            weights[members] = 0.5 / max(int(members.sum()), 1)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.digitize(s, edges[1:-1])
     bins = []
     for b in range(n_bins):
         members = which == b
         count = int(members.sum())
+        w = weights[members]
         bins.append({
             "lower": round(float(edges[b]), 12),
             "upper": round(float(edges[b + 1]), 12),
             "count": count,
-            "mean_p_fake": float(s[members].mean()) if count else None,
-            "fraction_fake": float(y[members].mean()) if count else None,
+            "weight": float(w.sum()),
+            "mean_p_fake": float(np.average(s[members], weights=w)) if count else None,
+            "fraction_fake": float(np.average(y[members], weights=w)) if count else None,
         })
     return bins
 
 
-def expected_calibration_error(labels, scores, n_bins: int = DEFAULT_BINS) -> float:
-    """sum over bins of (share of images in the bin) * |mean p_fake - fraction fake|."""
-    return _calibration_error(reliability_bins(labels, scores, n_bins))
+def expected_calibration_error(labels, scores, n_bins: int = DEFAULT_BINS, class_balanced: bool = False) -> float:
+    """sum over bins of (share of the images' weight in the bin) * |mean p_fake - fraction fake|
+    (weights: :func:`reliability_bins`)."""
+    return _calibration_error(reliability_bins(labels, scores, n_bins, class_balanced))
 
 
 def _calibration_error(bins: list[dict]) -> float:
-    total = sum(b["count"] for b in bins)
+    total = sum(b["weight"] for b in bins)
     if total == 0:
         raise ValueError("Expected at least one score, got none.")
-    return float(sum(b["count"] / total * abs(b["mean_p_fake"] - b["fraction_fake"])
+    return float(sum(b["weight"] / total * abs(b["mean_p_fake"] - b["fraction_fake"])
                      for b in bins if b["count"]))
 
 

@@ -96,6 +96,17 @@ def test_expected_calibration_error_hand_computed_case_matches():
     assert bins[1]["mean_p_fake"] == pytest.approx(0.84) and bins[1]["fraction_fake"] == pytest.approx(0.8)
 
 
+def test_class_balanced_calibration_error_weighs_each_class_half():
+    # Reals weigh 0.5/3 each, fakes 0.5/2. Bin [0, 0.5): three reals (0.1, 0.1, 0.4) and a fake (0.4),
+    # weight 0.75, mean p (0.1 + 0.1) / 0.75 = 0.2667, fraction fake 0.25 / 0.75 = 0.3333; bin [0.5, 1]:
+    # the fake at 0.9, weight 0.25, |0.9 - 1|. ECE = 0.75 * 0.0667 + 0.25 * 0.1 = 0.075 (unweighted: 0.02).
+    labels, scores = [0, 0, 0, 1, 1], [0.1, 0.1, 0.4, 0.4, 0.9]
+    assert metrics.expected_calibration_error(labels, scores, n_bins=2) == pytest.approx(0.02)
+    assert metrics.expected_calibration_error(labels, scores, n_bins=2, class_balanced=True) == pytest.approx(0.075)
+    bins = metrics.reliability_bins(labels, scores, n_bins=2, class_balanced=True)
+    assert [b["count"] for b in bins] == [4, 1] and [b["weight"] for b in bins] == pytest.approx([0.75, 0.25])
+
+
 def test_reliability_bins_edges_count_zero_and_one_once():
     bins = metrics.reliability_bins([0, 1, 1, 0], [0.0, 0.1, 1.0, 0.95], n_bins=10)
     assert [b["count"] for b in bins] == [1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
@@ -262,8 +273,11 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_t
     assert "| JPEG q30 |" in table and "| combined: " in table
     csv_rows = (out / "scores.csv").read_text().splitlines()
     assert len(csv_rows) == 1 + 2 * PER_CLASS and csv_rows[0].count(",") == 1 + len(ROBUSTNESS)
+    balanced = report["calibration"]["expected_calibration_error_balanced"]
+    assert 0.0 <= balanced <= 1.0
     printed = capsys.readouterr().out
     assert "ROC AUC" in printed and "skipped 1 unreadable" in printed
+    assert f"with the two classes weighing half each {balanced:.4f}" in printed
 
 
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):
