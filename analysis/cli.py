@@ -234,15 +234,16 @@ def _history(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
+    from deepfake_dct.detector import uncertain_range
     from deepfake_dct.training.calibrate import recalibrate_run
 
     facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid)
     cutoffs = facts["scope_cutoffs"]
     auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
+    low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
     return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; "
             f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
-            f"uncertain from {facts['threshold'] - facts['uncertain_band'][0]:.2f} to "
-            f"{min(facts['threshold'] + facts['uncertain_band'][1], 1.0):.2f}; validation log loss "
+            f"uncertain from {low:.2f} to {high:.2f}; validation log loss "
             f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
             f"({facts['calibration_set']})"
             + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "

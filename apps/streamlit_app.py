@@ -29,7 +29,8 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from deepfake_dct.detector import Detector, ImageError, InputPolicy, ModelFileError, is_uncertain, verdict
+from deepfake_dct.detector import (Detector, ImageError, InputPolicy, ModelFileError, band_widths,
+                                   is_uncertain, uncertain_range, verdict)
 from deepfake_dct.detector.features import log_dct
 from deepfake_dct.detector.layer_table import layer_table
 
@@ -202,19 +203,18 @@ def evidence_picture(rgb: np.ndarray, crops) -> np.ndarray:
 
 def uncertain_text(threshold: float, margin: float | tuple[float, float]) -> str:
     """Where the uncertain band is, in words."""
-    below, above = margin if isinstance(margin, tuple) else (margin, margin)
+    below, above = band_widths(margin)
     if below == above:
         return f"within {below:g} of it"
-    return f"from {max(threshold - below, 0.0):.2f} to {min(threshold + above, 1.0):.2f}"
+    low, high = uncertain_range(threshold, margin)
+    return f"from {low:.2f} to {high:.2f}"
 
 
 def meter_html(p_fake: float, threshold: float, margin: float | tuple[float, float]) -> str:
     """A bar from 0 (real) to 1 (fake): green, an amber "uncertain" band of ``margin`` either side of
     the threshold (the runtime's :func:`is_uncertain`), red; a line at the threshold and a marker at
     p_fake. Numbers read as in the text beside it: three decimals."""
-    below, above = margin if isinstance(margin, tuple) else (margin, margin)
-    low = 100 * max(threshold - below, 0.0)
-    high = 100 * min(threshold + above, 1.0)
+    low, high = (100 * x for x in uncertain_range(threshold, margin))
     t, p = 100 * threshold, 100 * p_fake
     bands = (f"#2e7d32 0%, #2e7d32 {low:.1f}%, #f9a825 {low:.1f}%, #f9a825 {high:.1f}%, "
              f"#c62828 {high:.1f}%, #c62828 100%")

@@ -22,8 +22,10 @@ from deepfake_dct.detector.detector import (
     Detection,
     Detector,
     DetectorOptions,
+    band_widths,
     default_model_path,
     is_uncertain,
+    uncertain_range,
     verdict,
 )
 from deepfake_dct.detector.images import Box, ImageError, ImageTooSmallError, InputPolicy
@@ -41,8 +43,10 @@ __all__ = [
     "InputPolicy",
     "ModelFileError",
     "ModelSpec",
+    "band_widths",
     "default_model_path",
     "is_uncertain",
+    "uncertain_range",
     "verdict",
 ]
 __version__ = "0.1.0"

@@ -25,8 +25,8 @@ from deepfake_dct.detector.model_file import ModelFileError, ModelSpec, read_spe
 LABELS = ("real", "fake")
 DEFAULT_MODEL = "default.tflite"
 #: A p_fake closer than this to the threshold is "uncertain" (a model file may record its own
-#: width per side, ``ModelSpec.uncertain_band``): a
-#: reading aid, so that 0.49 and 0.51 are not taken as opposite certainties. The label is still given by :func:`verdict`.
+#: width per side, ``ModelSpec.uncertain_band``): a reading aid, so that 0.49 and 0.51 are not
+#: taken as opposite certainties. The label is still given by :func:`verdict`.
 DEFAULT_UNCERTAIN_MARGIN = 0.1
 
 
@@ -52,10 +52,21 @@ def verdict(p_fake: float, threshold: float) -> str:
     return LABELS[int(p_fake >= threshold)]
 
 
+def band_widths(margin: float | tuple[float, float]) -> tuple[float, float]:
+    """(below, above) widths of an uncertain band given as one width for both sides or as a pair."""
+    return margin if isinstance(margin, tuple) else (margin, margin)
+
+
+def uncertain_range(threshold: float, margin: float | tuple[float, float]) -> tuple[float, float]:
+    """The p_fake range the uncertain band covers, clipped to [0, 1] (for showing it)."""
+    below, above = band_widths(margin)
+    return max(threshold - below, 0.0), min(threshold + above, 1.0)
+
+
 def is_uncertain(p_fake: float, threshold: float, margin: float | tuple[float, float] = DEFAULT_UNCERTAIN_MARGIN) -> bool:
     """The one "uncertain" rule: p_fake within ``margin`` of the threshold; a (below, above) pair
     gives each side its own width (a model file's validation-measured band)."""
-    below, above = margin if isinstance(margin, tuple) else (margin, margin)
+    below, above = band_widths(margin)
     return threshold - p_fake < below if p_fake < threshold else p_fake - threshold < above
 
 

@@ -175,3 +175,12 @@ def test_detection_uncertain_within_the_models_margin(detector, face_like):
     assert Detection("real", 0.25, 0.5, uncertain_margin=lopsided).uncertain
     assert not Detection("fake", 0.58, 0.5, uncertain_margin=lopsided).uncertain
     assert Detection("fake", 0.5, 0.5, uncertain_margin=lopsided).uncertain
+
+
+def test_uncertain_range_is_the_band_around_the_threshold_clipped_to_0_1():
+    from deepfake_dct.detector import band_widths, uncertain_range
+
+    assert band_widths(0.1) == (0.1, 0.1) and band_widths((0.5, 0.0)) == (0.5, 0.0)
+    assert uncertain_range(0.5, 0.1) == pytest.approx((0.4, 0.6))
+    assert uncertain_range(0.7, (0.5, 0.0)) == pytest.approx((0.2, 0.7))
+    assert uncertain_range(0.95, (1.0, 0.1)) == (0.0, 1.0)
