@@ -30,9 +30,12 @@ def main() -> None:
         threshold, band = detector.threshold, detector.uncertain_margin
     for path in args.scores:
         by_source = collections.defaultdict(list)
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                by_source[Path(row["path"]).parent.name].append(float(row["clean"]))
+        try:
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    by_source[Path(row["path"]).parent.name].append(float(row["clean"]))
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            sys.exit(f"ERROR: {path}: not a readable scores.csv of `deepfake-dct evaluate` ({e!r})")
         print(f"{path} (threshold {threshold:.3f}, uncertain band {band}):")
         for source, scores in sorted(by_source.items()):
             n = len(scores)
