@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfake_dct.detector.detector import is_uncertain
 from deepfake_dct.evaluation import metrics
 from deepfake_dct.evaluation.score import Scores
 from deepfake_dct.training.data import atomic_write_bytes, atomic_write_json
@@ -33,10 +34,12 @@ def source_of(item) -> str:
     return parts[0] if len(parts) > 1 else "(top level)"
 
 
-def source_rows(scores: Scores, threshold: float, condition: int = 0) -> list[dict]:
+def source_rows(scores: Scores, threshold: float, condition: int = 0,
+                uncertain_band: tuple[float, float] | None = None) -> list[dict]:
     """Per source, under one condition: how many images, the share flagged fake at ``threshold``,
     and, for a fake source, ROC AUC against all the real images scored (threshold-free: how well
-    this source alone is told from real photos)."""
+    this source alone is told from real photos). With the model's ``uncertain_band`` (below, above),
+    also the share whose verdict the runtime marks "uncertain"."""
     from deepfake_dct.training.metrics import roc_auc
 
     labels, p = scores.labels, scores.p_fake[condition]
@@ -53,6 +56,8 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0) -> list[di
             row = {"class": "real" if label == 0 else "fake", "source": source,
                    "images": int(mask.sum()), "flagged_fake": float((p[mask] >= threshold).mean()),
                    "roc_auc_vs_reals": auc}
+            if uncertain_band is not None:
+                row["uncertain"] = float(np.mean([is_uncertain(float(x), threshold, uncertain_band) for x in p[mask]]))
             if scores.out_of_scope is not None:
                 row["out_of_scope"] = float(scores.out_of_scope[condition][mask].mean())
             rows.append(row)
@@ -60,11 +65,12 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0) -> list[di
 
 
 def source_table(rows: list[dict]) -> str:
-    scoped = bool(rows) and "out_of_scope" in rows[0]
+    optional = [(key, heading) for key, heading in (("uncertain", "uncertain"), ("out_of_scope", "out of scope"))
+                if rows and key in rows[0]]
     return markdown_table(
-        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"] + ["out of scope"] * scoped,
+        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"] + [h for _, h in optional],
         [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"]]
-         + ([r["out_of_scope"]] if scoped else []) for r in rows],
+         + [r[key] for key, _ in optional] for r in rows],
     )
 
 
@@ -180,11 +186,15 @@ def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed
                             "note": format_note(format_jpeg, model["policy"]["jpeg_quality"])},
         "clean": rows[0],
         "calibration": calibration_summary(scores, temperature),
-        "sources": source_rows(scores, threshold),
+        "sources": source_rows(scores, threshold, uncertain_band=_band(model.get("uncertain_band"))),
         "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 and not invariance else None,
         "invariance": invariance_rows(scores, threshold) if invariance else None,
         "seconds": scores.seconds,
     }
+
+
+def _band(widths) -> tuple[float, float] | None:
+    return None if widths is None else (float(widths[0]), float(widths[1]))
 
 
 def summary_text(report: dict) -> str:

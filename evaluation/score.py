@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from deepfake_dct.detector import Detector, ImageError, ModelSpec
+from deepfake_dct.detector.detector import DEFAULT_UNCERTAIN_MARGIN, band_widths
 from deepfake_dct.detector.files import expand_paths
 from deepfake_dct.detector.images import decode_rgb, jpeg_roundtrip
 from deepfake_dct.evaluation.perturb import CLEAN, Condition
@@ -190,6 +191,7 @@ def describe_model(model: TFLiteModel | KerasModel) -> dict:
         "representation": spec.representation,
         "variant": spec.extra.get("variant", "keras" if model.kind == "keras" else ""),
         "threshold": model.threshold,
+        "uncertain_band": list(band_widths(spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN)),
         "policy": spec.policy.to_dict(),
         "provenance": spec.provenance,
     }

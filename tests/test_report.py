@@ -3,7 +3,7 @@
 import numpy as np
 
 from deepfake_dct.evaluation.perturb import CLEAN, FILTERS, INVARIANCE, Condition
-from deepfake_dct.evaluation.report import invariance_rows, source_of, source_rows
+from deepfake_dct.evaluation.report import invariance_rows, source_of, source_rows, source_table
 from deepfake_dct.evaluation.score import Item, Scores
 
 
@@ -27,6 +27,16 @@ def test_source_rows_flagged_share_and_auc_per_fake_source_against_all_reals():
     assert rows[("fake", "sg2")]["flagged_fake"] == 1.0 and rows[("fake", "sg2")]["roc_auc_vs_reals"] == 1.0
     # sg3 scores 0.3 and 0.15 against reals 0.1, 0.6, 0.2: 3 of 6 pairs ranked right.
     assert rows[("fake", "sg3")]["roc_auc_vs_reals"] == 0.5
+    assert "uncertain" not in rows[("fake", "sg3")]
+
+
+def test_source_rows_share_marked_uncertain_follows_the_models_one_sided_band():
+    keys, labels = ["ffhq/a", "ffhq/b", "ffhq/c", "sg2/d", "sg2/e"], [0, 0, 0, 1, 1]
+    p = [0.1, 0.35, 0.45, 0.55, 0.95]  # band (0.2 below, 0 above) of 0.5 covers [0.3, 0.5)
+    rows = {r["source"]: r for r in source_rows(make_scores([p], keys, labels, [CLEAN]), 0.5,
+                                                 uncertain_band=(0.2, 0.0))}
+    assert rows["ffhq"]["uncertain"] == 2 / 3 and rows["sg2"]["uncertain"] == 0.0
+    assert "| uncertain |" in source_table(list(rows.values()))
 
 
 def test_invariance_rows_give_reals_and_fakes_flagged_per_condition():
