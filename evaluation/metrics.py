@@ -117,10 +117,7 @@ def fakes_caught_at_reals_flagged(labels, scores, reals_flagged: float = 0.05) -
     it is read off the very images it describes, so it is no held-out threshold."""
     y, s = _checked(labels, scores)
     y = y.astype(bool)
-    real = np.sort(s[~y])[::-1]
-    allowed = int(np.floor(reals_flagged * real.size))
-    # Above the (allowed+1)-th highest real score, at most `allowed` reals remain.
-    threshold = float(np.nextafter(real[allowed], np.inf)) if allowed < real.size else float(real.min())
+    threshold = metrics.threshold_flagging_at_most(y, s, reals_flagged)
     return {"reals_flagged_at_most": reals_flagged, "threshold": threshold,
             "reals_flagged": float(np.mean(s[~y] >= threshold)), "fakes_caught": float(np.mean(s[y] >= threshold))}
 

@@ -30,6 +30,17 @@ def test_best_threshold_separable_scores_splits_classes():
     assert metrics.accuracy(labels, scores, threshold) == 1.0
 
 
+def test_threshold_flagging_at_most_a_share_of_reals_sits_just_above_the_next_real():
+    labels = np.r_[np.zeros(100), np.ones(3)]
+    scores = np.r_[np.linspace(0.0, 0.99, 100), [0.2, 0.985, 0.999]]  # reals' top three: 0.97, 0.98, 0.99
+    threshold = metrics.threshold_flagging_at_most(labels, scores, 0.02)
+    assert 0.97 < threshold < 0.971
+    assert np.mean(scores[:100] >= threshold) == 0.02 and np.mean(scores[100:] >= threshold) == 2 / 3
+    assert metrics.threshold_flagging_at_most(labels, scores, 0.0) > 0.99
+    with pytest.raises(ValueError, match="real image"):
+        metrics.threshold_flagging_at_most([1, 1], [0.2, 0.3], 0.02)
+
+
 def test_summary_counts_per_class_accuracy():
     s = metrics.summary([0, 0, 1, 1], [0.1, 0.7, 0.8, 0.9], 0.5)
     assert s["real_accuracy"] == 0.5 and s["fake_accuracy"] == 1.0 and s["accuracy"] == 0.75

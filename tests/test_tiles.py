@@ -1,6 +1,8 @@
 """Native-resolution ("tiles") models end to end: crops sampled for training, a pre-split folder,
 train -> export -> the runtime, and that training and the runtime build identical inputs."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -212,4 +214,7 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
     spec = rundir.load_spec(run)
     assert spec.policy.grid == 3 and spec.uncertain_band is not None and spec.scope is not None
     assert spec.extra["test"]["threshold"] == spec.threshold and "uncertain_band" not in spec.extra
+    report = json.loads((run / rundir.REPORT).read_text())  # says what the spec holds now
+    assert report["threshold"] == spec.threshold and report["calibration"]["grid"] == 3
+    assert report["test"] == spec.extra["test"]
     assert spec.policy.crops(np.zeros((64, 96, 3), np.uint8))[0].shape[0] == 6  # 2 rows x 3 columns of 32

@@ -41,6 +41,17 @@ def best_threshold(labels, scores) -> float:
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
+def threshold_flagging_at_most(labels, scores, reals_flagged: float) -> float:
+    """The lowest threshold at which at most ``reals_flagged`` (a share) of these reals score at or
+    above it: just above the (k+1)-th highest real score, k = floor(share x reals)."""
+    y = np.asarray(labels).astype(bool)
+    real = np.sort(np.asarray(scores, dtype=np.float64)[~y])[::-1]
+    if real.size == 0:
+        raise ValueError("Expected at least one real image's score, got none.")
+    allowed = int(np.floor(reals_flagged * real.size))
+    return float(np.nextafter(real[allowed], np.inf)) if allowed < real.size else float(real.min())
+
+
 def summary(labels, scores, threshold: float) -> dict:
     """Accuracy, balanced accuracy, per-class accuracy and ROC AUC at one threshold."""
     y = np.asarray(labels).astype(bool)

@@ -16,7 +16,7 @@ from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, Runni
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import ModelSpec
 from deepfake_dct.training import metrics, rundir
-from deepfake_dct.training.calibrate import calibrate, predict_images
+from deepfake_dct.training.calibrate import calibrate, predict_images, with_test_summary
 from deepfake_dct.training.data import atomic_write_json, load_rgb, make_split
 from deepfake_dct.training.options import TrainOptions, options_from_args, recorded_arguments
 from deepfake_dct.training.tiles import crop_rng, sample_crops
@@ -202,11 +202,10 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         val_labels, val_scores = calibration.validation
     else:
         val_labels, val_scores = scored(model, "val")
-        spec = ModelSpec(**{**vars(spec), "threshold": metrics.best_threshold(val_labels, val_scores)})
+        spec = dataclasses.replace(spec, threshold=metrics.best_threshold(val_labels, val_scores))
     threshold, temperature = spec.threshold, spec.temperature
     test_labels, test_scores = scored(model, "test")
-    test = metrics.summary(test_labels, test_scores, threshold)
-    spec = ModelSpec(**{**vars(spec), "extra": {**spec.extra, "test": test}})
+    spec, test = with_test_summary(spec, test_labels, test_scores)
 
     tmp = out / ".model.tmp.keras"
     model.save(tmp)
