@@ -21,8 +21,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 SOURCE = "someone/tiny-images"
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
 
-# Held out as unseen: these generators may appear in test only.
-HELD_OUT = {"stylegan3", "stable-diffusion", "cyclegan", "cyclegan-input", "lfw"}
+# Held out as unseen: these generators may appear in test only, per committed manifest.
+HELD_OUT_V1 = {"stylegan3", "stable-diffusion", "cyclegan", "cyclegan-input", "lfw"}
+HELD_OUT = {"native_v1.csv.gz": HELD_OUT_V1, "native_v2.csv.gz": HELD_OUT_V1 | {"celeba-hq"}}
 #: The project's independent evaluation sets are named in shared/DATA-SOURCES.md, under "Reserved";
 #: they are read from there, not written down again in this repository.
 DATA_SOURCES = Path(__file__).resolve().parents[1].parent / "shared" / "DATA-SOURCES.md"
@@ -241,6 +242,33 @@ def test_main_exits_0_when_complete_and_2_on_any_problem(repo, tmp_path, capsys)
     assert dataset.main(["build", "--manifest", str(tmp_path / "absent.csv"), "--mirrors", str(missing), "--out", str(out)]) == 2
 
 
+def test_add_lists_a_sources_matching_files_with_their_sha256_and_skips_bytes_listed_already(repo, tmp_path, capsys):
+    base = _manifest(tmp_path, [r for r in _rows(repo) if r["path"] == "real/a.png"])
+    out = tmp_path / "more.csv.gz"
+    args = ["add", "--manifest", str(base), "--out", str(out), "--mirrors", str(repo["mirrors"]), "--source", SOURCE,
+            "--commit", repo["commit"], "--paths", "fake/*.jpg", "real/*", "--label", "fake", "--generator", "gen-x",
+            "--kind", "face", "--licence", "test images"]
+    assert dataset.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "left out: real/a.png: the same bytes as someone/tiny-images@" in printed and "added 2 row(s)" in printed
+    rows, problems = dataset.read_manifest(out)
+    assert problems == [] and [r.path for r in rows] == ["real/a.png", "fake/b.jpg", "fake/ñame with space.jpg"]
+    for r in rows[1:]:
+        assert r.sha256 == hashlib.sha256(repo["contents"][r.path]).hexdigest() and r.bytes == len(repo["contents"][r.path])
+        assert (r.label, r.generator, r.kind) == ("fake", "gen-x", "face")
+    assert sorted(r.split for r in rows[1:]) == ["test", "train"]  # round(0.7 x 2) = 1 train, round(0.3) = 0 val
+    built = tmp_path / "built"
+    assert dataset.main(["build", "--manifest", str(out), "--mirrors", str(repo["mirrors"]), "--out", str(built), "--quiet"]) == 0
+    assert dataset.main([*args[:-2], "--licence", "x", "--split", "test", "--paths", "nothing/*"]) == 2
+    assert "no file of someone/tiny-images@" in capsys.readouterr().err
+
+
+def test_splits_follow_sha256_order_seventy_fifteen_fifteen():
+    shas = [f"{i:064x}" for i in range(20)][::-1]
+    splits = dataset.assign_splits(shas, (0.7, 0.15))
+    assert [splits[f"{i:064x}"] for i in range(20)] == ["train"] * 14 + ["val"] * 3 + ["test"] * 3
+
+
 def test_help_shows_the_default_manifest(capsys):
     with pytest.raises(SystemExit) as info:
         dataset.main(["build", "--help"])
@@ -252,18 +280,23 @@ def test_help_shows_the_default_manifest(capsys):
 # ---- the committed manifest ----
 
 
-@pytest.fixture(scope="module")
-def committed() -> list[dict]:
-    path = dataset.default_manifest()
+@pytest.fixture(scope="module", params=sorted(HELD_OUT))
+def committed(request) -> tuple[Path, list[dict]]:
+    path = dataset.default_manifest().with_name(request.param)
     assert path.is_file(), path
     with dataset.open_manifest(path) as f:
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == dataset.COLUMNS
-        return list(reader)
+        return path, list(reader)
+
+
+def test_the_default_manifest_is_a_committed_one():
+    assert dataset.default_manifest().name in HELD_OUT and dataset.default_manifest().is_file()
 
 
 def test_committed_manifest_is_well_formed(committed):
-    rows, problems = dataset.read_manifest(dataset.default_manifest())
+    path, committed = committed
+    rows, problems = dataset.read_manifest(path)
     assert problems == [] and len(rows) == len(committed) > 1000
     for r in committed:
         assert re.fullmatch(r"[0-9a-f]{40}", r["commit"]), r
@@ -276,12 +309,20 @@ def test_committed_manifest_is_well_formed(committed):
 
 
 def test_committed_manifest_holds_no_reserved_source(committed, reserved):
+    committed = committed[1]
     assert not {r["source"].lower() for r in committed} & reserved
 
 
 def test_held_out_generators_appear_only_in_test(committed):
+    path, committed = committed
+    held_out = HELD_OUT[path.name]
     seen = {r["generator"] for r in committed}
-    assert HELD_OUT <= seen
-    assert {r["split"] for r in committed if r["generator"] in HELD_OUT} == {"test"}
+    assert held_out <= seen
+    assert {r["split"] for r in committed if r["generator"] in held_out} == {"test"}
     for split in ("train", "val", "test"):
-        assert {r["label"] for r in committed if r["split"] == split and r["generator"] not in HELD_OUT} == {"real", "fake"}
+        assert {r["label"] for r in committed if r["split"] == split and r["generator"] not in held_out} == {"real", "fake"}
+
+
+def test_native_v2_is_native_v1_with_sources_added():
+    v1, v2 = (dataset.read_manifest(dataset.default_manifest().with_name(n))[0] for n in sorted(HELD_OUT))
+    assert v2[:len(v1)] == v1 and {r.source for r in v2[len(v1):]} == {"gebaltso/SDFD", "clovaai/stargan-v2"}

@@ -36,6 +36,7 @@ import argparse
 import csv
 import gzip
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -420,6 +421,70 @@ def build_dataset(manifest: Path, mirrors: Path, out: Path, *, progress: IO[str]
     )
 
 
+def assign_splits(sha256s: Sequence[str], shares: tuple[float, float]) -> dict[str, str]:
+    """The manifest's split rule for one (source, label, generator): files in sha256 order, the
+    first ``round(train x n)`` ``train``, the next ``round(val x n)`` ``val``, the rest ``test``."""
+    order = sorted(sha256s)
+    n_train, n_val = round(shares[0] * len(order)), round(shares[1] * len(order))
+    return {sha: "train" if i < n_train else "val" if i < n_train + n_val else "test" for i, sha in enumerate(order)}
+
+
+def add_source(manifest: Path, out: Path, mirrors: Path, *, source: str, commit: str, patterns: Sequence[str],
+               label: str, generator: str, kind: str, licence: str, split: str | None = None,
+               shares: tuple[float, float] = (0.7, 0.15)) -> tuple[int, list[str]]:
+    """Writes ``out``: ``manifest``'s rows, then one row per file of ``source`` at ``commit`` whose
+    path matches a glob of ``patterns`` (sizes and sha256 read from the mirror), in ``split`` or, when
+    None, split by :func:`assign_splits`. Files whose bytes the manifest lists already are left out
+    (rule 4 of the manifest's README). Returns (rows added, what was left out and why).
+
+    Raises :class:`DatasetBuildError` when the manifest, mirror, commit or patterns cannot be used."""
+    import fnmatch
+
+    rows, problems = read_manifest(Path(manifest))
+    if problems:
+        raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
+    git_dir = find_git_dir(Path(mirrors), source)
+    if git_dir is None:
+        raise DatasetBuildError([f"no git mirror of {source} under {mirrors}"])
+    listing = subprocess.run(["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-z", "--full-tree", commit],
+                             capture_output=True, text=True, encoding="utf-8")
+    if listing.returncode != 0:
+        raise DatasetBuildError([f"{source} has no commit {commit} in {git_dir}: {listing.stderr.strip()}"])
+    entries = [entry.split("\t", 1) for entry in listing.stdout.split("\0") if entry]
+    paths = sorted(path for meta, path in entries
+                   if meta.split()[1] == "blob" and any(fnmatch.fnmatchcase(path, g) for g in patterns))
+    if not paths:
+        raise DatasetBuildError([f"no file of {source}@{commit[:12]} matches {' '.join(patterns)}"])
+    listed = {r.sha256: r.where for r in rows}
+    found: dict[str, tuple[str, int]] = {}
+    left_out = []
+    with _Blobs(git_dir) as blobs:
+        for path in paths:
+            blob = blobs.get(f"{commit}:{path}")
+            if blob is None:  # a file the snapshot holds only as a name (too large to fetch)
+                left_out.append(f"{path}: not in the mirror")
+                continue
+            sha = hashlib.sha256(blob[1]).hexdigest()
+            if sha in listed or sha in found:
+                left_out.append(f"{path}: the same bytes as {listed.get(sha) or found[sha][0]}")
+                continue
+            found[sha] = (path, len(blob[1]))
+    splits = assign_splits(list(found), shares) if split is None else dict.fromkeys(found, split)
+    new = [Row(source, commit, path, sha, size, licence, label, generator, kind, splits[sha])
+           for sha, (path, size) in found.items()]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in rows + new:
+        writer.writerow([getattr(r, c) for c in COLUMNS])
+    data = text.getvalue().encode("utf-8")
+    _write_atomically(Path(out), gzip.compress(data, mtime=0) if str(out).endswith(".gz") else data)
+    _, out_problems = read_manifest(Path(out))
+    if out_problems:
+        raise DatasetBuildError([f"{out}: {x}" for x in out_problems])
+    return len(new), left_out
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake-dct dataset",
@@ -448,6 +513,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder to write (created if absent)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
+    add = sub.add_parser(
+        "add",
+        help="list a source's files in a manifest (sha256, size and split from its git mirror)",
+        description=(
+            "Write OUT: the manifest's rows, then one row per file of SOURCE at COMMIT whose path "
+            "matches a --paths glob, with its sha256 and size read from the mirror, split in "
+            "sha256 order (70%% train, 15%% val, the rest test) or all into --split. Files whose "
+            "bytes are listed already are left out. Then 'dataset build --manifest OUT' writes them."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add.add_argument("--manifest", type=Path, default=default_manifest(), help="manifest to start from")
+    add.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="manifest to write (.csv or .csv.gz)")
+    add.add_argument("--mirrors", type=Path, required=True, default=argparse.SUPPRESS, help="as for build")
+    add.add_argument("--source", required=True, default=argparse.SUPPRESS, help="owner/name")
+    add.add_argument("--commit", required=True, default=argparse.SUPPRESS, help="40 hex")
+    add.add_argument("--paths", nargs="+", required=True, default=argparse.SUPPRESS, help="globs within the repository")
+    add.add_argument("--label", required=True, choices=LABELS, default=argparse.SUPPRESS)
+    add.add_argument("--generator", required=True, default=argparse.SUPPRESS, help="folder name: what made the images")
+    add.add_argument("--kind", required=True, default=argparse.SUPPRESS, help="face, scene, ...")
+    add.add_argument("--licence", required=True, default=argparse.SUPPRESS, help="the images' terms as best known")
+    add.add_argument("--split", choices=SPLITS, help="put every file in this split (default: by sha256 order)")
     twins = sub.add_parser(
         "twins",
         help="add a reconstructed fake twin of every real (DATA/<split>/fake/twin-<upsampler>/)",
@@ -469,8 +556,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``deepfake-dct dataset build|twins ...``: returns 0 when done, 2 when anything is missing."""
+    """``deepfake-dct dataset build|add|twins ...``: returns 0 when done, 2 when anything is missing."""
     args = _parser().parse_args(argv)
+    if args.command == "add":
+        try:
+            added, left_out = add_source(args.manifest, args.out, args.mirrors, source=args.source,
+                                         commit=args.commit, patterns=args.paths, label=args.label,
+                                         generator=args.generator, kind=args.kind, licence=args.licence,
+                                         split=args.split)
+        except DatasetBuildError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 2
+        for reason in left_out:
+            print(f"left out: {reason}")
+        print(f"added {added} row(s) of {args.source}@{args.commit[:12]}; wrote {args.out}")
+        return 0
     if args.command == "twins":
         from deepfake_dct.training.twins import make_twins
 
