@@ -218,3 +218,19 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
     assert report["threshold"] == spec.threshold and report["calibration"]["grid"] == 3
     assert report["test"] == spec.extra["test"]
     assert spec.policy.crops(np.zeros((64, 96, 3), np.uint8))[0].shape[0] == 6  # 2 rows x 3 columns of 32
+
+
+def test_centre_crops_come_from_the_middle_half_and_the_default_draws_as_before():
+    rgb = np.zeros((512, 640, 3), np.uint8)
+    rgb[128:384, 160:480] = 200  # the middle half of each side
+    policy = InputPolicy(64, 64, mode="tiles", jpeg_quality=0)
+    only_centre = ProcessingChain(centre_p=1.0, resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
+    crops = sample_crops(rgb, policy, 40, np.random.default_rng(0), only_centre)
+    assert (crops == 200).all()
+    anywhere = ProcessingChain(resize_p=0.0, blur_p=0.0, noise_p=0.0, jpeg_p=0.0)
+    assert (sample_crops(rgb, policy, 40, np.random.default_rng(0), anywhere) == 0).any()
+    # centre_p 0 draws no extra number: crops of runs trained before the option replay exactly
+    default = ProcessingChain()
+    a = sample_crops(rgb, policy, 8, np.random.default_rng(3), default)
+    b = sample_crops(rgb, policy, 8, np.random.default_rng(3), ProcessingChain(centre_p=0.0))
+    assert np.array_equal(a, b)

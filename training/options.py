@@ -63,6 +63,9 @@ class TrainOptions:
     processing_grey: float = 0.0
     """With ``processing``: the chance that a crop is first turned greyscale, either class alike
     (``ProcessingChain.grey_p``)."""
+    processing_centre: float = 0.0
+    """With ``processing``: the chance that a crop is cut from the middle half of the image, either
+    class alike (``ProcessingChain.centre_p``)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -100,6 +103,8 @@ class TrainOptions:
             raise ValueError(f"Expected processing_history (a probability) in 0..1, got {self.processing_history}.")
         if not 0.0 <= self.processing_grey <= 1.0:
             raise ValueError(f"Expected processing_grey (a probability) in 0..1, got {self.processing_grey}.")
+        if not 0.0 <= self.processing_centre <= 1.0:
+            raise ValueError(f"Expected processing_centre (a probability) in 0..1, got {self.processing_centre}.")
         if self.processing and self.input_mode != "tiles":
             raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
@@ -118,7 +123,8 @@ class TrainOptions:
         """The training crops' processing: the label-blind chain, or none."""
         if not self.processing:
             return NO_PROCESSING
-        return ProcessingChain(history_p=self.processing_history, grey_p=self.processing_grey)
+        return ProcessingChain(history_p=self.processing_history, grey_p=self.processing_grey,
+                               centre_p=self.processing_centre)
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -189,6 +195,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processing-grey", type=float, default=d.processing_grey,
                    help="with --processing: chance a crop is first turned greyscale, either class alike "
                         "(default: %(default)s)")
+    p.add_argument("--processing-centre", type=float, default=d.processing_centre,
+                   help="with --processing: chance a crop is cut from the middle half of the image, either "
+                        "class alike (default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

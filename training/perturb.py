@@ -124,6 +124,11 @@ class ProcessingChain:
     grey_p: float = 0.0
     """Chance of turning the image greyscale first (a black-and-white photo, like LFW's): the public
     reals include greyscale faces, the fakes none, so colour must not be what marks a real."""
+    centre_p: float = 0.0
+    """Chance that a crop is cut from the middle half of the image (each side's central 50%) rather
+    than anywhere: where a portrait's face is. The crop sampler reads it (placement is no pixel
+    operation). Both classes alike, so that faces filling the frame (close-ups, as one generator's
+    outputs all are) do not make face skin itself a sign of one class."""
     resize_p: float = 0.3
     """Chance of a resize; its filter is drawn uniformly from ``filters``."""
     scale_range: tuple[float, float] = (0.5, 1.0)
@@ -156,7 +161,7 @@ class ProcessingChain:
         h_low, h_high = self.history_range
         if not 1 <= h_low <= h_high <= 100:
             raise ValueError(f"Expected history qualities 1 <= low <= high <= 100, got {self.history_range}.")
-        for name in ("history_p", "grey_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
+        for name in ("history_p", "grey_p", "centre_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Expected {name} in [0, 1], got {getattr(self, name)}.")
 

@@ -47,7 +47,10 @@ def sample_crops(rgb: np.ndarray, policy: InputPolicy, count: int, rng: np.rando
         # The window that, once processed, holds a crop plus margin (all of the image if smaller).
         win_h = min(h, math.ceil((policy.height + 2 * _MARGIN) / scale))
         win_w = min(w, math.ceil((policy.width + 2 * _MARGIN) / scale))
-        top, left = _aligned(rng, h - win_h), _aligned(rng, w - win_w)
+        if chain.centre_p and rng.random() < chain.centre_p:  # no draw when 0: older runs replay
+            top, left = _centred(rng, h, win_h), _centred(rng, w, win_w)
+        else:
+            top, left = _aligned(rng, h - win_h), _aligned(rng, w - win_w)
         window = np.ascontiguousarray(rgb[top : top + win_h, left : left + win_w])
         processed = apply_steps(window, steps, rng)
         ph, pw = processed.shape[:2]
@@ -60,6 +63,14 @@ def sample_crops(rgb: np.ndarray, policy: InputPolicy, count: int, rng: np.rando
         crop = processed[y : y + policy.height, x : x + policy.width]
         crops.append(jpeg_roundtrip(crop, policy.jpeg_quality) if policy.jpeg_quality else crop)
     return np.stack(crops)
+
+
+def _centred(rng: np.random.Generator, side: int, window: int) -> int:
+    """A random offset on the block grid for a window within the middle half of ``side`` (or as
+    near the middle as the window's size allows)."""
+    low = min(side // 4, side - window) // TILE_ALIGN * TILE_ALIGN
+    high = max(low, min(side - side // 4 - window, side - window))
+    return low + _aligned(rng, high - low)
 
 
 def _aligned(rng: np.random.Generator, room: int, step: int = TILE_ALIGN) -> int:
