@@ -237,12 +237,16 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.detector import uncertain_range
     from deepfake_dct.training.calibrate import recalibrate_run
 
-    facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid)
+    if args.max_reals_flagged is not None and not 0.0 <= args.max_reals_flagged < 1.0:
+        raise ValueError(f"Expected --max-reals-flagged in [0, 1), got {args.max_reals_flagged}.")
+    facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid,
+                            args.max_reals_flagged)
     cutoffs = facts["scope_cutoffs"]
     auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
     low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
     return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; "
-            f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f}, "
+            f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f} "
+            f"({facts['threshold_rule']}), "
             f"uncertain from {low:.2f} to {high:.2f}; validation log loss "
             f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
             f"({facts['calibration_set']})"
@@ -316,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the run's images are now, if they moved since training")
     p.add_argument("--grid", type=int, default=None,
                    help="score at most GRID x GRID crops per image from now on (default: the run's)")
+    p.add_argument("--max-reals-flagged", type=float, default=None, metavar="SHARE",
+                   help="put the threshold where at most SHARE of the validation reals (as stored and "
+                        "re-saved at q75) are flagged (default: the best balanced accuracy on validation)")
     size(add("architecture", _architecture,
              "each architecture in training.models.ARCHITECTURES, layer by layer"))
     return parser
