@@ -519,7 +519,7 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Write OUT: the manifest's rows, then one row per file of SOURCE at COMMIT whose path "
             "matches a --paths glob, with its sha256 and size read from the mirror, split in "
-            "sha256 order (70%% train, 15%% val, the rest test) or all into --split. Files whose "
+            "sha256 order (70% train, 15% val, the rest test) or all into --split. Files whose "
             "bytes are listed already are left out. Then 'dataset build --manifest OUT' writes them."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
