@@ -261,6 +261,9 @@ def test_add_lists_a_sources_matching_files_with_their_sha256_and_skips_bytes_li
     assert dataset.main(["build", "--manifest", str(out), "--mirrors", str(repo["mirrors"]), "--out", str(built), "--quiet"]) == 0
     assert dataset.main([*args[:-2], "--licence", "x", "--split", "test", "--paths", "nothing/*"]) == 2
     assert "no file of someone/tiny-images@" in capsys.readouterr().err
+    assert dataset.main([*args, "--generator", "Gen X", "--commit", "HEAD"]) == 2
+    err = capsys.readouterr().err
+    assert "commit 'HEAD' is not 40 lowercase hex" in err and "generator 'Gen X' is not a lowercase name" in err
 
 
 def test_splits_follow_sha256_order_seventy_fifteen_fifteen():

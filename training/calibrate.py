@@ -27,11 +27,6 @@ from deepfake_dct.training.scope import fit_split_scope
 
 #: JPEG quality of the re-saved copy of each validation image in the calibration set.
 CALIBRATION_JPEG = 75
-#: ``max_reals_flagged``, when given, puts the threshold where at most that share of the calibration
-#: set's reals (validation images as stored and re-saved) are flagged, in place of the best balanced
-#: accuracy on validation as stored. Tried on the bundled network at 0.02 (docs/NATIVE.md, section
-#: 6): it catches more re-saved and unseen fakes but flags twice the lossless and resized reals,
-#: breaking the resize-invariance goal, so the default stays the balanced rule.
 #: The uncertain band, each side of the threshold apart (the "real" verdicts below it can be
 #: unreliable while the "fake" ones above it are not): rings of this width are "uncertain" out to
 #: the farthest whose validation accuracy is below :data:`UNCERTAIN_ACCURACY`.
@@ -93,7 +88,12 @@ class Calibration:
 def calibrate(model, spec: ModelSpec, split: Split, skips, max_reals_flagged: float | None = None) -> Calibration:
     """Fits temperature (on validation images as stored and re-saved), then the threshold (the best
     balanced accuracy on them as stored, calibrated; or, with ``max_reals_flagged``, where at most
-    that share of both states' reals is flagged), the uncertain band (on both) and the scope."""
+    that share of both states' reals is flagged), the uncertain band (on both) and the scope.
+
+    The balanced rule is the default: the other, at 0.02 on the bundled network, caught more
+    re-saved and unseen fakes but flagged twice the lossless and resized reals, past the
+    resize-invariance goal (docs/NATIVE.md, "Tried: a threshold that flags at most 2% of
+    validation reals")."""
     spec = dataclasses.replace(spec, temperature=1.0)
     paths, labels = split.paths("val"), split.labels["val"]
     stored = predict_images(model, paths, labels, spec, skips)

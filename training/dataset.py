@@ -440,6 +440,14 @@ def add_source(manifest: Path, out: Path, mirrors: Path, *, source: str, commit:
     Raises :class:`DatasetBuildError` when the manifest, mirror, commit or patterns cannot be used."""
     import fnmatch
 
+    bad = [f"{what} {value!r} is not {form}" for what, value, pattern, form in (
+        ("source", source, _SOURCE, "owner/name"), ("commit", commit, _HEX40, "40 lowercase hex"),
+        ("generator", generator, _NAME, "a lowercase name"), ("kind", kind, _NAME, "a lowercase name"))
+        if not pattern.fullmatch(value)]
+    bad += [f"{what} {value!r} is not one of {'/'.join(allowed)}" for what, value, allowed in (
+        ("label", label, LABELS), ("split", split or "train", SPLITS)) if value not in allowed]
+    if bad:
+        raise DatasetBuildError(bad)
     rows, problems = read_manifest(Path(manifest))
     if problems:
         raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
