@@ -60,23 +60,29 @@ def main() -> None:
     parser.add_argument("--max-images", type=int, default=40, help="per class, in name order")
     args = parser.parse_args()
 
+    from deepfake_dct.detector.files import expand_paths
+    from deepfake_dct.detector.images import ImageError
+    from deepfake_dct.training import rundir
+    from deepfake_dct.training.data import load_rgb
+
+    if not (args.run / rundir.MODEL).is_file():
+        parser.error(f"{args.run} holds no {rundir.MODEL}: not a folder written by `deepfake-dct train`")
+    images = {}
+    for kind, folder in (("real", args.real), ("fake", args.fake)):
+        paths = sorted(expand_paths([str(folder)]))[: args.max_images] if folder.is_dir() else []
+        if not paths:
+            parser.error(f"--{kind} {folder}: not a folder of images")
+        try:
+            images[kind] = [Image.fromarray(load_rgb(p)) for p in paths]
+        except ImageError as e:
+            parser.error(str(e))
+
     import keras
 
-    from deepfake_dct.detector.files import expand_paths
-    from deepfake_dct.training import rundir
+    from deepfake_dct.training.calibrate import score_rgb
 
     model = keras.models.load_model(args.run / rundir.MODEL, compile=False, safe_mode=True)
     spec = rundir.load_spec(args.run)
-    names = list(model.input)
-
-    def p_fake(image: Image.Image) -> float:
-        crops, _ = spec.policy.crops(np.asarray(image))
-        inputs = spec.make_inputs(crops)
-        return spec.aggregate(np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1))
-
-    folders = {"real": args.real, "fake": args.fake}
-    images = {k: [Image.open(p).convert("RGB") for p in sorted(expand_paths([str(f)]))[: args.max_images]]
-              for k, f in folders.items()}
     print(f"{args.run} (threshold {spec.threshold:.3f}); {len(images['real'])} reals from {args.real}, "
           f"{len(images['fake'])} fakes from {args.fake}")
     print("| step | reals: mean p_fake | reals flagged | fakes: mean p_fake | fakes caught |")
@@ -84,7 +90,7 @@ def main() -> None:
     for name, step in STEPS.items():
         cells = []
         for k in ("real", "fake"):
-            p = np.array([p_fake(step(im)) for im in images[k]])
+            p = np.array([score_rgb(model, spec, np.asarray(step(im))) for im in images[k]])
             cells += [f"{p.mean():.3f}", f"{np.mean(p >= spec.threshold):.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 

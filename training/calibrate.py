@@ -35,22 +35,29 @@ UNCERTAIN_ACCURACY = 0.8
 MIN_RING_IMAGES = 10
 
 
+def score_rgb(model, spec: ModelSpec, rgb: np.ndarray) -> float:
+    """One decoded image's p_fake, as the runtime scores it: the policy's crops in one model call,
+    their scores aggregated with ``spec``'s temperature.
+
+    Raises:
+      ImageError: the image is smaller than one crop.
+    """
+    inputs = spec.make_inputs(spec.policy.crops(rgb)[0])
+    p = np.asarray(model({n: inputs[n] for n in model.input}, training=False)).reshape(-1)
+    return spec.aggregate(p)
+
+
 def predict_images(model, paths, labels, spec: ModelSpec, skips, jpeg_quality: int = 0):
-    """(labels, p_fake) per image, as the runtime scores it: the policy's crops, one model call per
-    image, the crops' scores aggregated with ``spec``'s temperature. ``jpeg_quality``: each image
+    """(labels, p_fake) per image, each scored by :func:`score_rgb`. ``jpeg_quality``: each image
     re-saved at that quality first (0: as stored)."""
-    names = list(model.input)
     kept, scores = [], []
     for path, label in zip(paths, labels):
         try:
             rgb = load_rgb(path)
-            crops, _ = spec.policy.crops(jpeg(rgb, jpeg_quality) if jpeg_quality else rgb)
+            scores.append(score_rgb(model, spec, jpeg(rgb, jpeg_quality) if jpeg_quality else rgb))
         except ImageError as e:
             skips.add(str(path), str(e))
             continue
-        inputs = spec.make_inputs(crops)
-        p = np.asarray(model({n: inputs[n] for n in names}, training=False)).reshape(-1)
-        scores.append(spec.aggregate(p))
         kept.append(label)
     return np.asarray(kept, dtype=int), np.asarray(scores)
 

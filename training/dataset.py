@@ -493,48 +493,42 @@ def add_source(manifest: Path, out: Path, mirrors: Path, *, source: str, commit:
     return len(new), left_out
 
 
+MIRRORS_HELP = "folder with one git dir per source: owner+name/ (as the fetch tool lays them out) or owner/name/ (a clone)"
+
+
+def _command(sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=summary, description=description,
+                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepfake-dct dataset",
         description="Assemble image datasets listed by a manifest from local git mirrors of their sources.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build = sub.add_parser(
-        "build",
-        help="write the manifest's images under OUT/<split>/<label>/<generator>/",
-        description=(
-            "Read every file the manifest lists from its source's git mirror (git cat-file at the "
-            "listed commit), check its sha256 and write it unchanged to "
-            "OUT/<split>/<label>/<generator>/<source-slug>__<basename>. Files already in place with "
-            "the right sha256 are kept. Exit status 0 when complete, 2 when anything is missing or "
-            "does not match (all problems are listed)."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    build = _command(
+        sub, "build", "write the manifest's images under OUT/<split>/<label>/<generator>/",
+        "Read every file the manifest lists from its source's git mirror (git cat-file at the "
+        "listed commit), check its sha256 and write it unchanged to "
+        "OUT/<split>/<label>/<generator>/<source-slug>__<basename>. Files already in place with "
+        "the right sha256 are kept. Exit status 0 when complete, 2 when anything is missing or "
+        "does not match (all problems are listed).",
     )
     build.add_argument("--manifest", type=Path, default=default_manifest(), help="manifest CSV")
-    build.add_argument(
-        "--mirrors",
-        type=Path,
-        required=True,
-        default=argparse.SUPPRESS,
-        help="folder with one git dir per source: owner+name/ (as the fetch tool lays them out) or owner/name/ (a clone)",
-    )
+    build.add_argument("--mirrors", type=Path, required=True, default=argparse.SUPPRESS, help=MIRRORS_HELP)
     build.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder to write (created if absent)")
     build.add_argument("--quiet", action="store_true", help="print only the summary")
-    add = sub.add_parser(
-        "add",
-        help="list a source's files in a manifest (sha256, size and split from its git mirror)",
-        description=(
-            "Write OUT: the manifest's rows, then one row per file of SOURCE at COMMIT whose path "
-            "matches a --paths glob, with its sha256 and size read from the mirror, split in "
-            "sha256 order (70% train, 15% val, the rest test) or all into --split. Files whose "
-            "bytes are listed already are left out. Then 'dataset build --manifest OUT' writes them."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    add = _command(
+        sub, "add", "list a source's files in a manifest (sha256, size and split from its git mirror)",
+        "Write OUT: the manifest's rows, then one row per file of SOURCE at COMMIT whose path "
+        "matches a --paths glob, with its sha256 and size read from the mirror, split in "
+        "sha256 order (70% train, 15% val, the rest test) or all into --split. Files whose "
+        "bytes are listed already are left out. Then 'dataset build --manifest OUT' writes them.",
     )
     add.add_argument("--manifest", type=Path, default=default_manifest(), help="manifest to start from")
     add.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="manifest to write (.csv or .csv.gz)")
-    add.add_argument("--mirrors", type=Path, required=True, default=argparse.SUPPRESS, help="as for build")
+    add.add_argument("--mirrors", type=Path, required=True, default=argparse.SUPPRESS, help=MIRRORS_HELP)
     add.add_argument("--source", required=True, default=argparse.SUPPRESS, help="owner/name")
     add.add_argument("--commit", required=True, default=argparse.SUPPRESS, help="40 hex")
     add.add_argument("--paths", nargs="+", required=True, default=argparse.SUPPRESS, help="globs within the repository")
@@ -543,16 +537,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", required=True, default=argparse.SUPPRESS, help="face, scene, ...")
     add.add_argument("--licence", required=True, default=argparse.SUPPRESS, help="the images' terms as best known")
     add.add_argument("--split", choices=SPLITS, help="put every file in this split (default: by sha256 order)")
-    twins = sub.add_parser(
-        "twins",
-        help="add a reconstructed fake twin of every real (DATA/<split>/fake/twin-<upsampler>/)",
-        description=(
-            "Train one small autoencoder per upsampler (transposed convolution, nearest + conv, "
-            "bilinear + conv, pixel shuffle) on the train split's reals, then write each real's "
-            "reconstruction, labelled fake, saved with the real's own JPEG tables (or as PNG): "
-            "content and compression history then carry no label. Needs TensorFlow (.[train])."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    twins = _command(
+        sub, "twins", "add a reconstructed fake twin of every real (DATA/<split>/fake/twin-<upsampler>/)",
+        "Train one small autoencoder per upsampler (transposed convolution, nearest + conv, "
+        "bilinear + conv, pixel shuffle) on the train split's reals, then write each real's "
+        "reconstruction, labelled fake, saved with the real's own JPEG tables (or as PNG): "
+        "content and compression history then carry no label. Needs TensorFlow (.[train]).",
     )
     twins.add_argument("data", type=Path, help="dataset folder written by 'dataset build'")
     twins.add_argument("--splits", nargs="+", default=["train", "val"], help="splits whose reals get twins")
@@ -572,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          commit=args.commit, patterns=args.paths, label=args.label,
                                          generator=args.generator, kind=args.kind, licence=args.licence,
                                          split=args.split)
-        except DatasetBuildError as e:
+        except (DatasetBuildError, OSError) as e:  # OSError: OUT cannot be written
             print(f"ERROR: {e}", file=sys.stderr)
             return 2
         for reason in left_out:
