@@ -4,6 +4,7 @@ committed manifest's form. Fast: a few small images, git and the standard librar
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -23,7 +24,8 @@ GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "
 
 # Held out as unseen: these generators may appear in test only, per committed manifest.
 HELD_OUT_V1 = {"stylegan3", "stable-diffusion", "cyclegan", "cyclegan-input", "lfw"}
-HELD_OUT = {"native_v1.csv.gz": HELD_OUT_V1, "native_v2.csv.gz": HELD_OUT_V1 | {"celeba-hq"}}
+HELD_OUT = {"native_v1.csv.gz": HELD_OUT_V1, "native_v2.csv.gz": HELD_OUT_V1 | {"celeba-hq"},
+            "native_v3.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq"}}
 #: The project's independent evaluation sets are named in shared/DATA-SOURCES.md, under "Reserved";
 #: they are read from there, not written down again in this repository.
 DATA_SOURCES = Path(__file__).resolve().parents[1].parent / "shared" / "DATA-SOURCES.md"
@@ -326,6 +328,38 @@ def test_held_out_generators_appear_only_in_test(committed):
         assert {r["label"] for r in committed if r["split"] == split and r["generator"] not in held_out} == {"real", "fake"}
 
 
+def _committed_rows(name: str) -> list:
+    return dataset.read_manifest(dataset.default_manifest().with_name(name))[0]
+
+
 def test_native_v2_is_native_v1_with_sources_added():
-    v1, v2 = (dataset.read_manifest(dataset.default_manifest().with_name(n))[0] for n in sorted(HELD_OUT))
+    v1, v2 = _committed_rows("native_v1.csv.gz"), _committed_rows("native_v2.csv.gz")
     assert v2[:len(v1)] == v1 and {r.source for r in v2[len(v1):]} == {"gebaltso/SDFD", "clovaai/stargan-v2"}
+
+
+def test_native_v3_is_native_v2_with_a_fifth_of_lfw_moved_out_of_test(tmp_path, capsys):
+    v2 = _committed_rows("native_v2.csv.gz")
+    out = tmp_path / "v3.csv.gz"
+    args = ["resplit", "--manifest", str(dataset.default_manifest().with_name("native_v2.csv.gz")),
+            "--out", str(out), "--generator", "lfw", "--shares", "0.15", "0.05"]
+    assert dataset.main(args) == 0
+    assert "lfw: 907 train, 302 val, 4836 test" in capsys.readouterr().out
+    assert out.read_bytes() == dataset.default_manifest().with_name("native_v3.csv.gz").read_bytes()
+    v3 = _committed_rows("native_v3.csv.gz")
+    assert [dataclasses.replace(r, split="-") for r in v3] == [dataclasses.replace(r, split="-") for r in v2]
+    assert all(a.split == b.split for a, b in zip(v2, v3) if a.generator != "lfw")
+
+
+def test_resplit_splits_one_generator_per_source_and_label_and_refuses_what_it_cannot_do(repo, tmp_path, capsys):
+    base = _manifest(tmp_path, _rows(repo))
+    out = tmp_path / "re.csv"
+    counts = dataset.resplit_generator(base, out, generator="stylegan2", shares=(0.5, 0.0))
+    rows = dataset.read_manifest(out)[0]
+    assert counts == {"train": 1, "test": 1} and [r.split for r in rows if r.generator == "photo"] == ["train", "train"]
+    shas = sorted(r.sha256 for r in rows if r.generator == "stylegan2")
+    assert [next(r.split for r in rows if r.sha256 == sha) for sha in shas] == ["train", "test"]
+    for generator, shares, message in (("nope", (0.5, 0.0), "lists no rows of generator 'nope'"),
+                                       ("photo", (0.8, 0.2), "must be >= 0 and leave some for test")):
+        assert dataset.main(["resplit", "--manifest", str(base), "--out", str(out), "--generator", generator,
+                             "--shares", *map(str, shares)]) == 2
+        assert message in capsys.readouterr().err

@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Sequence
@@ -480,17 +481,48 @@ def add_source(manifest: Path, out: Path, mirrors: Path, *, source: str, commit:
     splits = assign_splits(list(found), shares) if split is None else dict.fromkeys(found, split)
     new = [Row(source, commit, path, sha, size, licence, label, generator, kind, splits[sha])
            for sha, (path, size) in found.items()]
+    _write_manifest(Path(out), rows + new)
+    return len(new), left_out
+
+
+def resplit_generator(manifest: Path, out: Path, *, generator: str, shares: tuple[float, float]) -> Counter:
+    """Writes ``out``: ``manifest``'s rows with those of ``generator`` split again by
+    :func:`assign_splits` at ``shares`` (per source and label, as the manifest's rule splits). For
+    moving part of a source kept for testing into training and validation: the decision is then
+    in the new manifest, made before training. Returns the rows of ``generator`` per split.
+
+    Raises :class:`DatasetBuildError` when the manifest cannot be used, lists no such generator, or
+    the shares do not leave a test split."""
+    if not (0.0 <= shares[0] and 0.0 <= shares[1] and shares[0] + shares[1] < 1.0):
+        raise DatasetBuildError([f"train and val shares {shares[0]} and {shares[1]} must be >= 0 and leave some for test"])
+    rows, problems = read_manifest(Path(manifest))
+    if problems:
+        raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r.generator == generator:
+            groups.setdefault((r.source, r.label), []).append(r.sha256)
+    if not groups:
+        raise DatasetBuildError([f"{manifest} lists no rows of generator {generator!r}"])
+    splits = {sha: split for shas in groups.values() for sha, split in assign_splits(shas, shares).items()}
+    rows = [dataclasses.replace(r, split=splits[r.sha256]) if r.generator == generator else r for r in rows]
+    _write_manifest(Path(out), rows)
+    return Counter(r.split for r in rows if r.generator == generator)
+
+
+def _write_manifest(out: Path, rows: Sequence[Row]) -> None:
+    """``rows`` as a manifest at ``out`` (gzip without a timestamp for .gz: the same rows give the
+    same bytes), then read back: a problem in it is an error, not a manifest left for build."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for r in rows + new:
+    for r in rows:
         writer.writerow([getattr(r, c) for c in COLUMNS])
     data = text.getvalue().encode("utf-8")
-    _write_atomically(Path(out), gzip.compress(data, mtime=0) if str(out).endswith(".gz") else data)
-    _, out_problems = read_manifest(Path(out))
+    _write_atomically(out, gzip.compress(data, mtime=0) if str(out).endswith(".gz") else data)
+    _, out_problems = read_manifest(out)
     if out_problems:
         raise DatasetBuildError([f"{out}: {x}" for x in out_problems])
-    return len(new), left_out
 
 
 MIRRORS_HELP = "folder with one git dir per source: owner+name/ (as the fetch tool lays them out) or owner/name/ (a clone)"
@@ -537,6 +569,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", required=True, default=argparse.SUPPRESS, help="face, scene, ...")
     add.add_argument("--licence", required=True, default=argparse.SUPPRESS, help="the images' terms as best known")
     add.add_argument("--split", choices=SPLITS, help="put every file in this split (default: by sha256 order)")
+    resplit = _command(
+        sub, "resplit", "split one generator's rows again (e.g. part of a test-only source into training)",
+        "Write OUT: the manifest's rows, those of GENERATOR split again in sha256 order per "
+        "source and label, the first TRAIN share train, the next VAL share val, the rest test.",
+    )
+    resplit.add_argument("--manifest", type=Path, default=default_manifest(), help="manifest to start from")
+    resplit.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="manifest to write (.csv or .csv.gz)")
+    resplit.add_argument("--generator", required=True, default=argparse.SUPPRESS, help="the generator (folder name) to split again")
+    resplit.add_argument("--shares", type=float, nargs=2, required=True, default=argparse.SUPPRESS,
+                         metavar=("TRAIN", "VAL"), help="shares of its rows for train and val")
     twins = _command(
         sub, "twins", "add a reconstructed fake twin of every real (DATA/<split>/fake/twin-<upsampler>/)",
         "Train one small autoencoder per upsampler (transposed convolution, nearest + conv, "
@@ -554,7 +596,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``deepfake-dct dataset build|add|twins ...``: returns 0 when done, 2 when anything is missing."""
+    """``deepfake-dct dataset build|add|resplit|twins ...``: returns 0 when done, 2 when anything is missing."""
     args = _parser().parse_args(argv)
     if args.command == "add":
         try:
@@ -568,6 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for reason in left_out:
             print(f"left out: {reason}")
         print(f"added {added} row(s) of {args.source}@{args.commit[:12]}; wrote {args.out}")
+        return 0
+    if args.command == "resplit":
+        try:
+            counts = resplit_generator(args.manifest, args.out, generator=args.generator, shares=tuple(args.shares))
+        except (DatasetBuildError, OSError) as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 2
+        print(f"{args.generator}: " + ", ".join(f"{counts[s]} {s}" for s in SPLITS) + f"; wrote {args.out}")
         return 0
     if args.command == "twins":
         from deepfake_dct.training.twins import make_twins
