@@ -237,8 +237,6 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     from deepfake_dct.detector import uncertain_range
     from deepfake_dct.training.calibrate import recalibrate_run
 
-    if args.max_reals_flagged is not None and not 0.0 <= args.max_reals_flagged < 1.0:
-        raise ValueError(f"Expected --max-reals-flagged in [0, 1), got {args.max_reals_flagged}.")
     facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid,
                             args.max_reals_flagged)
     cutoffs = facts["scope_cutoffs"]

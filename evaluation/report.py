@@ -43,12 +43,12 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
     from deepfake_dct.training.metrics import roc_auc
 
     labels, p = scores.labels, scores.p_fake[condition]
-    sources = [source_of(item) for item in scores.items]
+    sources = np.array([source_of(item) for item in scores.items], dtype=object)
     real = labels == 0
     rows = []
     for label in (0, 1):
-        for source in sorted({s for s, y in zip(sources, labels) if y == label}):
-            mask = np.array([s == source and y == label for s, y in zip(sources, labels)])
+        for source in sorted(set(sources[labels == label])):
+            mask = (sources == source) & (labels == label)
             auc = None
             if label == 1 and real.any():
                 both = mask | real

@@ -39,6 +39,9 @@ def test_threshold_flagging_at_most_a_share_of_reals_sits_just_above_the_next_re
     assert metrics.threshold_flagging_at_most(labels, scores, 0.0) > 0.99
     with pytest.raises(ValueError, match="real image"):
         metrics.threshold_flagging_at_most([1, 1], [0.2, 0.3], 0.02)
+    for share in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match=f"Expected a share of reals flagged in \\[0, 1\\), got {share}"):
+            metrics.threshold_flagging_at_most(labels, scores, share)
 
 
 def test_summary_counts_per_class_accuracy():

@@ -221,7 +221,7 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
     assert main(["analyze", "calibrate", "--run", str(run), "--max-reals-flagged", "0"]) == 0
     assert "(flags at most 0.0% of the calibration set's reals)" in capsys.readouterr().out
     assert main(["analyze", "calibrate", "--run", str(run), "--max-reals-flagged", "1.5"]) == 2
-    assert "ERROR: Expected --max-reals-flagged in [0, 1)" in capsys.readouterr().err
+    assert "ERROR: Expected a share of reals flagged in [0, 1), got 1.5." in capsys.readouterr().err
     assert spec.policy.crops(np.zeros((64, 96, 3), np.uint8))[0].shape[0] == 6  # 2 rows x 3 columns of 32
 
 

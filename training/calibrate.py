@@ -101,6 +101,8 @@ def calibrate(model, spec: ModelSpec, split: Split, skips, max_reals_flagged: fl
     re-saved and unseen fakes but flagged twice the lossless and resized reals, past the
     resize-invariance goal (docs/NATIVE.md, "Tried: a threshold that flags at most 2% of
     validation reals")."""
+    if max_reals_flagged is not None:
+        metrics.check_reals_flagged(max_reals_flagged)  # before minutes of scoring, not after
     spec = dataclasses.replace(spec, temperature=1.0)
     paths, labels = split.paths("val"), split.labels["val"]
     stored = predict_images(model, paths, labels, spec, skips)

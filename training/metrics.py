@@ -41,9 +41,17 @@ def best_threshold(labels, scores) -> float:
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
+def check_reals_flagged(reals_flagged: float) -> None:
+    """Raises ValueError unless ``reals_flagged`` is a share of reals a threshold can keep to, in [0, 1)."""
+    if not 0.0 <= reals_flagged < 1.0:
+        raise ValueError(f"Expected a share of reals flagged in [0, 1), got {reals_flagged}.")
+
+
 def threshold_flagging_at_most(labels, scores, reals_flagged: float) -> float:
-    """The lowest threshold at which at most ``reals_flagged`` (a share) of these reals score at or
-    above it: just above the (k+1)-th highest real score, k = floor(share x reals)."""
+    """The lowest threshold at which at most ``reals_flagged`` (a share, :func:`check_reals_flagged`)
+    of these reals score at or above it: just above the (k+1)-th highest real score, k = floor(share
+    x reals)."""
+    check_reals_flagged(reals_flagged)
     y = np.asarray(labels).astype(bool)
     real = np.sort(np.asarray(scores, dtype=np.float64)[~y])[::-1]
     if real.size == 0:
