@@ -158,16 +158,22 @@ def calibration_summary(scores: Scores, temperature: float) -> dict:
     """The clean scores' calibration with the model's temperature and without it (temperature 1:
     each image's mean crop logit as it is), the reliability bins of each, and the calibrated ECE
     with the classes weighing half each (a test set of 97% reals shows the prior's shift from
-    validation's in the plain ECE; the balanced one shows the calibration at a 1:1 prior)."""
-    from deepfake_dct.training.metrics import apply_temperature
+    validation's in the plain ECE; the balanced one shows the calibration at a 1:1 prior). And a
+    bound: the lowest ECE any temperature the model file could hold reaches on these very images
+    (read off them, so no result): an ECE goal below it needs another kind of calibration or a
+    better ranking, not a refit of the temperature."""
+    from deepfake_dct.training.metrics import TEMPERATURES, apply_temperature
 
     labels, p = scores.labels, scores.p_fake[0]
     raw = apply_temperature(p, 1.0 / temperature)
+    errors = [metrics.expected_calibration_error(labels, apply_temperature(raw, t)) for t in TEMPERATURES]
+    best = int(np.argmin(errors))
     bins = {"calibrated": metrics.reliability_bins(labels, p), "uncalibrated": metrics.reliability_bins(labels, raw)}
     return {"temperature": temperature,
             "expected_calibration_error": metrics.expected_calibration_error(labels, p),
             "expected_calibration_error_uncalibrated": metrics.expected_calibration_error(labels, raw),
             "expected_calibration_error_balanced": metrics.expected_calibration_error(labels, p, class_balanced=True),
+            "best_temperature_here": {"temperature": float(TEMPERATURES[best]), "expected_calibration_error": errors[best]},
             "reliability": bins}
 
 
@@ -218,6 +224,9 @@ def summary_text(report: dict) -> str:
            f"{report['calibration']['expected_calibration_error_uncalibrated']:.4f})"
            if report.get("calibration") and report["calibration"]["temperature"] != 1.0 else "")
         + (f"; with the two classes weighing half each {report['calibration']['expected_calibration_error_balanced']:.4f}"
+           f"; the lowest any temperature reaches on these very images (a bound, not a result): "
+           f"{report['calibration']['best_temperature_here']['expected_calibration_error']:.4f} "
+           f"at {report['calibration']['best_temperature_here']['temperature']:.3f}"
            if report.get("calibration") else ""),
         f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
         f"fake->real {fn}  fake->fake {tp}",

@@ -278,6 +278,10 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_t
     printed = capsys.readouterr().out
     assert "ROC AUC" in printed and "skipped 1 unreadable" in printed
     assert f"with the two classes weighing half each {balanced:.4f}" in printed
+    bound = report["calibration"]["best_temperature_here"]
+    assert bound["expected_calibration_error"] <= min(report["calibration"][k] for k in (
+        "expected_calibration_error", "expected_calibration_error_uncalibrated")) + 0.01  # the grid's step
+    assert f"on these very images (a bound, not a result): {bound['expected_calibration_error']:.4f}" in printed
 
 
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):

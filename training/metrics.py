@@ -85,12 +85,15 @@ def apply_temperature(p_fake, temperature: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-_logit(p_fake) / temperature))
 
 
+#: The temperatures :func:`fit_temperature` chooses from: a log grid from 1/8 to 8.
+TEMPERATURES = np.exp(np.linspace(np.log(1 / 8), np.log(8), 241))
+
+
 def fit_temperature(labels, p_fake) -> float:
     """The temperature that minimises the log loss of ``apply_temperature(p_fake, T)`` (temperature
-    scaling, Guo et al. 2017), searched on a log grid from 1/8 to 8. It rescales confidence and
+    scaling, Guo et al. 2017), searched on :data:`TEMPERATURES`. It rescales confidence and
     leaves every ranking (ROC AUC) as it was."""
     y = np.asarray(labels, dtype=np.float64)
     z = _logit(p_fake)
-    grid = np.exp(np.linspace(np.log(1 / 8), np.log(8), 241))
-    losses = [np.mean(np.logaddexp(0.0, -z / t) * y + np.logaddexp(0.0, z / t) * (1 - y)) for t in grid]
-    return float(grid[int(np.argmin(losses))])
+    losses = [np.mean(np.logaddexp(0.0, -z / t) * y + np.logaddexp(0.0, z / t) * (1 - y)) for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(losses))])
