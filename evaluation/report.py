@@ -38,24 +38,35 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
                 uncertain_band: tuple[float, float] | None = None) -> list[dict]:
     """Per source, under one condition: how many images, the share flagged fake at ``threshold``,
     and, for a fake source, ROC AUC against all the real images scored (threshold-free: how well
-    this source alone is told from real photos). With the model's ``uncertain_band`` (below, above),
-    also the share whose verdict the runtime marks "uncertain"."""
+    this source alone is told from real photos) and against each real source alone: their mean
+    (every real source weighing the same) and the lowest, with its name. The pooled figure follows
+    the largest real source; a model that learns to recognise that source (a real set it was
+    trained on) lifts it for every fake while the per-source ones show what it tells apart. With
+    the model's ``uncertain_band`` (below, above), also the share whose verdict the runtime marks
+    "uncertain"."""
     from deepfake_dct.training.metrics import roc_auc
 
     labels, p = scores.labels, scores.p_fake[condition]
     sources = np.array([source_of(item) for item in scores.items], dtype=object)
     real = labels == 0
+    real_sources = sorted(set(sources[real]))
     rows = []
     for label in (0, 1):
         for source in sorted(set(sources[labels == label])):
             mask = (sources == source) & (labels == label)
-            auc = None
-            if label == 1 and real.any():
-                both = mask | real
-                auc = roc_auc(labels[both], p[both])
             row = {"class": "real" if label == 0 else "fake", "source": source,
                    "images": int(mask.sum()), "flagged_fake": float((p[mask] >= threshold).mean()),
-                   "roc_auc_vs_reals": auc}
+                   "roc_auc_vs_reals": None}
+            if label == 1 and real.any():
+                each = {}
+                for r in real_sources:
+                    pair = mask | (real & (sources == r))
+                    each[r] = roc_auc(labels[pair], p[pair])
+                worst = min(each, key=each.get)
+                row.update(roc_auc_vs_reals=roc_auc(labels[mask | real], p[mask | real]),
+                           roc_auc_vs_each_real_source=each,
+                           roc_auc_real_sources_alike=float(np.mean(list(each.values()))),
+                           lowest_real_source=worst)
             if uncertain_band is not None:
                 row["uncertain"] = float(np.mean([is_uncertain(float(x), threshold, uncertain_band) for x in p[mask]]))
             if scores.out_of_scope is not None:
@@ -67,10 +78,15 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
 def source_table(rows: list[dict]) -> str:
     optional = [(key, heading) for key, heading in (("uncertain", "uncertain"), ("out_of_scope", "out of scope"))
                 if rows and key in rows[0]]
+    def lowest(r: dict) -> str | None:
+        worst = r.get("lowest_real_source")
+        return None if worst is None else f"{r['roc_auc_vs_each_real_source'][worst]:.4f} ({worst})"
+
     return markdown_table(
-        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals"] + [h for _, h in optional],
-        [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"]]
-         + [r[key] for key, _ in optional] for r in rows],
+        ["class", "source", "images", "flagged fake", "ROC AUC vs all reals", "mean over real sources",
+         "lowest (real source)"] + [h for _, h in optional],
+        [[r["class"], r["source"], r["images"], r["flagged_fake"], r["roc_auc_vs_reals"],
+          r.get("roc_auc_real_sources_alike"), lowest(r)] + [r[key] for key, _ in optional] for r in rows],
     )
 
 

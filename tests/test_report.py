@@ -30,6 +30,21 @@ def test_source_rows_flagged_share_and_auc_per_fake_source_against_all_reals():
     assert "uncertain" not in rows[("fake", "sg3")]
 
 
+def test_a_fake_sources_auc_against_each_real_source_shows_what_the_pooled_one_hides():
+    # 8 reals of a source the model "knows" (all 0.01) and 2 of another it scores high: pooled, the
+    # fakes look well separated; against the small source they are not.
+    keys = [f"lfw/{i}" for i in range(8)] + ["ffhq/a", "ffhq/b", "sg3/c", "sg3/d"]
+    labels = [0] * 10 + [1, 1]
+    p = [0.01] * 8 + [0.7, 0.9, 0.6, 0.8]
+    rows = {(r["class"], r["source"]): r for r in source_rows(make_scores([p], keys, labels, [CLEAN]), 0.5)}
+    sg3 = rows[("fake", "sg3")]
+    assert sg3["roc_auc_vs_reals"] == (16 + 1) / 20  # 0.6 and 0.8 above all 8 lfw; of ffhq, only 0.8 > 0.7
+    assert sg3["roc_auc_vs_each_real_source"] == {"ffhq": 0.25, "lfw": 1.0}
+    assert sg3["roc_auc_real_sources_alike"] == 0.625 and sg3["lowest_real_source"] == "ffhq"
+    assert "| 0.8500 | 0.6250 | 0.2500 (ffhq) |" in source_table(list(rows.values()))
+    assert "roc_auc_real_sources_alike" not in rows[("real", "ffhq")]
+
+
 def test_source_rows_share_marked_uncertain_follows_the_models_one_sided_band():
     keys, labels = ["ffhq/a", "ffhq/b", "ffhq/c", "sg2/d", "sg2/e"], [0, 0, 0, 1, 1]
     p = [0.1, 0.35, 0.45, 0.55, 0.95]  # band (0.2 below, 0 above) of 0.5 covers [0.3, 0.5)
