@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -43,7 +44,6 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Sequence
