@@ -53,6 +53,14 @@ def test_command_line_flags_parse_back_into_the_same_options():
     assert command_line({"augment": False}) == ["--no-augment"]
 
 
+def test_the_chain_draws_resize_factors_from_processing_min_scale_up_to_one():
+    options = TrainOptions(input_mode="tiles", processing=True, processing_min_scale=0.25)
+    assert options.chain().scale_range == (0.25, 1.0)
+    assert TrainOptions(input_mode="tiles", processing=True).chain().scale_range == (0.5, 1.0)  # as before
+    assert options_from_args(parser().parse_args(["data", "--out", "run", "--processing-min-scale", "0.25"])
+                             ).processing_min_scale == 0.25
+
+
 @pytest.mark.parametrize("change, message", [
     ({"arch": "resnet"}, "Expected arch in"),
     ({"epochs": 0}, "Expected epochs of at least 1"),
@@ -68,6 +76,8 @@ def test_command_line_flags_parse_back_into_the_same_options():
     ({"augment_ops": ("flip", "rotate")}, "Expected perturbations from"),
     ({"augment_p": 1.5}, "augment_p .a probability. in 0..1"),
     ({"max_per_class": 0}, "max_per_class of at least 1"),
+    ({"processing_min_scale": 0.0}, "processing_min_scale .a resize factor. in .0, 1."),
+    ({"processing_min_scale": 1.5}, "processing_min_scale .a resize factor. in .0, 1."),
 ])
 def test_unusable_option_is_a_value_error_naming_it(change, message):
     with pytest.raises(ValueError, match=message):

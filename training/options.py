@@ -66,6 +66,10 @@ class TrainOptions:
     processing_centre: float = 0.0
     """With ``processing``: the chance that a crop is cut from the middle half of the image, either
     class alike (``ProcessingChain.centre_p``)."""
+    processing_min_scale: float = 0.5
+    """With ``processing``: the smallest resize factor the chain draws (``ProcessingChain.scale_range``
+    is this to 1). Lower lets either class look like a photo downscaled a lot (LFW's faces are 1/4
+    of a portrait's size), so that look cannot mark one class."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -105,6 +109,8 @@ class TrainOptions:
             raise ValueError(f"Expected processing_grey (a probability) in 0..1, got {self.processing_grey}.")
         if not 0.0 <= self.processing_centre <= 1.0:
             raise ValueError(f"Expected processing_centre (a probability) in 0..1, got {self.processing_centre}.")
+        if not 0.0 < self.processing_min_scale <= 1.0:
+            raise ValueError(f"Expected processing_min_scale (a resize factor) in (0, 1], got {self.processing_min_scale}.")
         if self.processing and self.input_mode != "tiles":
             raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
@@ -124,7 +130,7 @@ class TrainOptions:
         if not self.processing:
             return NO_PROCESSING
         return ProcessingChain(history_p=self.processing_history, grey_p=self.processing_grey,
-                               centre_p=self.processing_centre)
+                               centre_p=self.processing_centre, scale_range=(self.processing_min_scale, 1.0))
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -198,6 +204,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processing-centre", type=float, default=d.processing_centre,
                    help="with --processing: chance a crop is cut from the middle half of the image, either "
                         "class alike (default: %(default)s)")
+    p.add_argument("--processing-min-scale", type=float, default=d.processing_min_scale,
+                   help="with --processing: the smallest resize factor drawn, either class alike "
+                        "(default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,
