@@ -12,42 +12,36 @@ Needs TensorFlow (.[train]).
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from deepfake_dct.training.perturb import greyscale, jpeg
+
 SIDE = 250  # LFW's size
 
 
-def _jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
+def _down(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((SIDE, SIDE), Image.LANCZOS))
 
 
-def _down(image: Image.Image) -> Image.Image:
-    return image.resize((SIDE, SIDE), Image.LANCZOS)
+def _centre(rgb: np.ndarray) -> np.ndarray:
+    top, left = (rgb.shape[0] - SIDE) // 2, (rgb.shape[1] - SIDE) // 2
+    return rgb[top:top + SIDE, left:left + SIDE]
 
 
-def _grey(image: Image.Image) -> Image.Image:
-    return image.convert("L").convert("RGB")
-
-
-def _centre(image: Image.Image) -> Image.Image:
-    left, top = (image.width - SIDE) // 2, (image.height - SIDE) // 2
-    return image.crop((left, top, left + SIDE, top + SIDE))
+def _q75(rgb: np.ndarray) -> np.ndarray:
+    return jpeg(rgb, 75)
 
 
 STEPS = {
     "as stored": lambda im: im,
-    "greyscale": _grey,
-    "greyscale, JPEG q75": lambda im: _jpeg(_grey(im)),
+    "greyscale": greyscale,
+    "greyscale, JPEG q75": lambda im: _q75(greyscale(im)),
     f"down to {SIDE}x{SIDE} (Lanczos)": _down,
-    f"down to {SIDE}x{SIDE}, JPEG q75": lambda im: _jpeg(_down(im)),
-    f"down to {SIDE}x{SIDE}, greyscale, JPEG q75 (as LFW)": lambda im: _jpeg(_grey(_down(im))),
+    f"down to {SIDE}x{SIDE}, JPEG q75": lambda im: _q75(_down(im)),
+    f"down to {SIDE}x{SIDE}, greyscale, JPEG q75 (as LFW)": lambda im: _q75(greyscale(_down(im))),
     f"centre {SIDE}x{SIDE} crop (one tile, nothing resized)": _centre,
 }
 
@@ -73,7 +67,7 @@ def main() -> None:
         if not paths:
             parser.error(f"--{kind} {folder}: not a folder of images")
         try:
-            images[kind] = [Image.fromarray(load_rgb(p)) for p in paths]
+            images[kind] = [load_rgb(p) for p in paths]
         except ImageError as e:
             parser.error(str(e))
 
@@ -90,7 +84,7 @@ def main() -> None:
     for name, step in STEPS.items():
         cells = []
         for k in ("real", "fake"):
-            p = np.array([score_rgb(model, spec, np.asarray(step(im))) for im in images[k]])
+            p = np.array([score_rgb(model, spec, step(im)) for im in images[k]])
             cells += [f"{p.mean():.3f}", f"{np.mean(p >= spec.threshold):.2f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 

@@ -449,9 +449,7 @@ def add_source(manifest: Path, out: Path, mirrors: Path, *, source: str, commit:
         ("label", label, LABELS), ("split", split or "train", SPLITS)) if value not in allowed]
     if bad:
         raise DatasetBuildError(bad)
-    rows, problems = read_manifest(Path(manifest))
-    if problems:
-        raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
+    rows = _usable_rows(Path(manifest))
     git_dir = find_git_dir(Path(mirrors), source)
     if git_dir is None:
         raise DatasetBuildError([f"no git mirror of {source} under {mirrors}"])
@@ -495,9 +493,7 @@ def resplit_generator(manifest: Path, out: Path, *, generator: str, shares: tupl
     the shares do not leave a test split."""
     if not (0.0 <= shares[0] and 0.0 <= shares[1] and shares[0] + shares[1] < 1.0):
         raise DatasetBuildError([f"train and val shares {shares[0]} and {shares[1]} must be >= 0 and leave some for test"])
-    rows, problems = read_manifest(Path(manifest))
-    if problems:
-        raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
+    rows = _usable_rows(Path(manifest))
     groups: dict[tuple[str, str], list[str]] = {}
     for r in rows:
         if r.generator == generator:
@@ -508,6 +504,15 @@ def resplit_generator(manifest: Path, out: Path, *, generator: str, shares: tupl
     rows = [dataclasses.replace(r, split=splits[r.sha256]) if r.generator == generator else r for r in rows]
     _write_manifest(Path(out), rows)
     return Counter(r.split for r in rows if r.generator == generator)
+
+
+def _usable_rows(manifest: Path) -> list[Row]:
+    """The manifest's rows, or :class:`DatasetBuildError` naming its problems: a manifest to start
+    a new one from must have none (``build`` instead reads what it can and reports the rest)."""
+    rows, problems = read_manifest(manifest)
+    if problems:
+        raise DatasetBuildError([f"{manifest}: {x}" for x in problems])
+    return rows
 
 
 def _write_manifest(out: Path, rows: Sequence[Row]) -> None:
