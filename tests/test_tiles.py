@@ -171,6 +171,29 @@ def test_greyscale_step_follows_the_history_and_leaves_other_chains_draws_alone(
         ProcessingChain(grey_p=1.5)
 
 
+def test_thumbnail_look_replaces_the_other_steps_together_and_leaves_other_chains_draws_alone(rng):
+    chain = ProcessingChain(thumbnail_p=1.0, history_p=1.0, grey_p=1.0, resize_p=1.0, blur_p=1.0)
+    for seed in range(20):
+        (resize, scale), grey, (jpeg, quality) = chain.draw(np.random.default_rng(seed))
+        assert resize.startswith("resize-") and 0.2 <= scale <= 0.3
+        assert grey == ("greyscale", 1.0) and jpeg == "jpeg" and 70 <= quality <= 80
+    assert [ProcessingChain().draw(np.random.default_rng(s)) for s in range(20)] == [
+        ProcessingChain(thumbnail_p=0.0).draw(np.random.default_rng(s)) for s in range(20)]
+    some = [ProcessingChain(thumbnail_p=0.5).draw(np.random.default_rng(s)) for s in range(200)]
+    assert 60 < sum(len(d) == 3 and d[1] == ("greyscale", 1.0) for d in some) < 140
+    policy = InputPolicy(TILE, TILE, mode="tiles")
+    crops = sample_crops(smooth_noise(rng, 8 * TILE, 8 * TILE), policy, 3, np.random.default_rng(0),
+                         ProcessingChain(thumbnail_p=1.0))
+    assert crops.shape == (3, TILE, TILE, 3)
+    np.testing.assert_array_equal(crops[..., 0], crops[..., 2])
+    with pytest.raises(ValueError, match="thumbnail_p"):
+        ProcessingChain(thumbnail_p=2.0)
+    with pytest.raises(ValueError, match="thumbnail_scale_range"):
+        ProcessingChain(thumbnail_scale_range=(0.3, 1.5))
+    with pytest.raises(ValueError, match="thumbnail_quality_range"):
+        ProcessingChain(thumbnail_quality_range=(80, 70))
+
+
 @pytest.mark.slow
 def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses_them(
         tiles_run, presplit_data, tmp_path):

@@ -70,6 +70,9 @@ class TrainOptions:
     """With ``processing``: the smallest resize factor the chain draws (``ProcessingChain.scale_range``
     is this to 1). Lower lets either class look like a photo downscaled a lot (LFW's faces are 1/4
     of a portrait's size), so that look cannot mark one class."""
+    processing_thumbnail: float = 0.0
+    """With ``processing``: the chance that a crop gets a thumbnail's whole look (about 1/4 size,
+    greyscale, JPEG q70-80, together), either class alike (``ProcessingChain.thumbnail_p``)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -111,6 +114,8 @@ class TrainOptions:
             raise ValueError(f"Expected processing_centre (a probability) in 0..1, got {self.processing_centre}.")
         if not 0.0 < self.processing_min_scale <= 1.0:
             raise ValueError(f"Expected processing_min_scale (a resize factor) in (0, 1], got {self.processing_min_scale}.")
+        if not 0.0 <= self.processing_thumbnail <= 1.0:
+            raise ValueError(f"Expected processing_thumbnail (a probability) in 0..1, got {self.processing_thumbnail}.")
         if self.processing and self.input_mode != "tiles":
             raise ValueError("Expected processing with input_mode \"tiles\" (resize models use augment).")
         if self.max_per_class is not None and self.max_per_class < 1:
@@ -130,7 +135,8 @@ class TrainOptions:
         if not self.processing:
             return NO_PROCESSING
         return ProcessingChain(history_p=self.processing_history, grey_p=self.processing_grey,
-                               centre_p=self.processing_centre, scale_range=(self.processing_min_scale, 1.0))
+                               centre_p=self.processing_centre, scale_range=(self.processing_min_scale, 1.0),
+                               thumbnail_p=self.processing_thumbnail)
 
     def augmentation(self) -> Augmentation | None:
         """The training images' perturbations, or None without ``augment`` (checked either way)."""
@@ -207,6 +213,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processing-min-scale", type=float, default=d.processing_min_scale,
                    help="with --processing: the smallest resize factor drawn, either class alike "
                         "(default: %(default)s)")
+    p.add_argument("--processing-thumbnail", type=float, default=d.processing_thumbnail,
+                   help="with --processing: chance a crop instead gets a thumbnail's whole look (1/4 size, "
+                        "greyscale, JPEG q70-80), either class alike (default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

@@ -147,21 +147,28 @@ class ProcessingChain:
     FFHQ as shipped (PNG) from FFHQ re-saved at q75 (ROC AUC 0.59), and a network trained so called
     lossless FFHQ faces fake; at 0.8 and q50-90 the probe is at chance (0.50)."""
     quality_range: tuple[int, int] = (50, 90)
+    thumbnail_p: float = 0.0
+    """Chance that a crop gets a thumbnail's whole look instead of the steps above: resized by a
+    factor in ``thumbnail_scale_range``, greyscale, then JPEG at a quality in ``thumbnail_quality_range``,
+    all three together, either class alike. LFW's 250x250 greyscale q75 faces are a real source
+    with that look; drawn as independent steps it almost never comes together on a fake, and a
+    network learns the look as "real" (docs/NATIVE.md, native_v10 and native_v12)."""
+    thumbnail_scale_range: tuple[float, float] = (0.2, 0.3)
+    thumbnail_quality_range: tuple[int, int] = (70, 80)
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FILTERS)
         if unknown or not self.filters:
             raise ValueError(f"Expected filters from {sorted(FILTERS)}, got {sorted(self.filters)}.")
-        low, high = self.scale_range
-        if not 0 < low <= high <= 1:
-            raise ValueError(f"Expected 0 < scale low <= high <= 1, got {self.scale_range}.")
-        q_low, q_high = self.quality_range
-        if not 1 <= q_low <= q_high <= 100:
-            raise ValueError(f"Expected JPEG qualities 1 <= low <= high <= 100, got {self.quality_range}.")
-        h_low, h_high = self.history_range
-        if not 1 <= h_low <= h_high <= 100:
-            raise ValueError(f"Expected history qualities 1 <= low <= high <= 100, got {self.history_range}.")
-        for name in ("history_p", "grey_p", "centre_p", "resize_p", "blur_p", "noise_p", "jpeg_p"):
+        for name in ("scale_range", "thumbnail_scale_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high <= 1:
+                raise ValueError(f"Expected {name}: 0 < low <= high <= 1, got {(low, high)}.")
+        for name in ("quality_range", "history_range", "thumbnail_quality_range"):
+            low, high = getattr(self, name)
+            if not 1 <= low <= high <= 100:
+                raise ValueError(f"Expected {name}: JPEG qualities 1 <= low <= high <= 100, got {(low, high)}.")
+        for name in ("history_p", "grey_p", "centre_p", "resize_p", "blur_p", "noise_p", "jpeg_p", "thumbnail_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Expected {name} in [0, 1], got {getattr(self, name)}.")
 
@@ -191,6 +198,12 @@ class ProcessingChain:
             steps.append(("noise", sigma_noise))
         if u[3] < self.jpeg_p:
             steps.append(("jpeg", quality))
+        if self.thumbnail_p:  # drawn last and only when used, so chains without it keep their draws
+            t_low, t_high = self.thumbnail_scale_range
+            t_scale = float(np.exp(rng.uniform(np.log(t_low), np.log(t_high))))
+            t_quality = int(rng.integers(self.thumbnail_quality_range[0], self.thumbnail_quality_range[1] + 1))
+            if rng.random() < self.thumbnail_p:
+                return ((f"resize-{name}", t_scale), ("greyscale", 1.0), ("jpeg", t_quality))
         return tuple(steps)
 
     def __call__(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
