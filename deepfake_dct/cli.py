@@ -17,7 +17,8 @@ def _detect(args: argparse.Namespace) -> int:
 
     try:
         detector = Detector.from_file(
-            args.model, DetectorOptions(num_threads=args.threads, threshold=args.threshold)
+            args.model, DetectorOptions(num_threads=args.threads, threshold=args.threshold,
+                                        base_rate=args.base_rate)
         )
     except (ModelFileError, ImportError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
@@ -150,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interpreter threads (default: the interpreter's choice)")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the model's threshold (default: the one recorded in the model)")
+    p.add_argument("--base-rate", type=float, default=None, metavar="SHARE",
+                   help="the share of fakes you expect (e.g. 0.01): p_fake is restated at it, the same "
+                        "images flagged (default: the base rate the model's calibration assumed)")
     p.set_defaults(func=_detect)
 
     p = sub.add_parser("train", help="train a model on a folder with real/ and fake/ subfolders")

@@ -45,6 +45,24 @@ class DetectorOptions:
     """p_fake at or above this is labelled "fake"; None uses the threshold recorded in the model."""
     max_pixels: int = DEFAULT_MAX_PIXELS
     """Images with more pixels are refused before decoding (decompression-bomb guard)."""
+    base_rate: float | None = None
+    """The share of fakes you expect among the images you score (0.01: one in a hundred). p_fake is
+    restated at it (:func:`at_base_rate`) from the base rate the model's calibration assumed, and the
+    threshold and uncertain band move with it, so the same images are flagged: only what p_fake
+    says changes. None keeps the calibration's own (``ModelSpec.calibration_base_rate``)."""
+
+
+def at_base_rate(p_fake, from_rate: float, to_rate: float):
+    """p_fake restated at another base rate: Bayes' rule under a change of prior alone (fakes and
+    reals look as they did, only how common each is changes), posterior odds times the ratio of
+    the prior odds. Scalars or arrays; 0 and 1 stay where they are."""
+    for name, rate in (("from_rate", from_rate), ("to_rate", to_rate)):
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"Expected {name} (a share of fakes) in (0, 1), got {rate}.")
+    ratio = (to_rate / (1.0 - to_rate)) / (from_rate / (1.0 - from_rate))
+    p = np.asarray(p_fake, dtype=np.float64)
+    restated = p * ratio / (p * ratio + (1.0 - p))
+    return float(restated) if restated.ndim == 0 else restated
 
 
 def verdict(p_fake: float, threshold: float) -> str:
@@ -157,12 +175,31 @@ class Detector:
                 f"{[_shape(o) for o in outputs]}."
             )
         self._output = outputs[0]
+        self._restate = self._base_rate_map()
+        margin = self.spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN
         threshold = self.options.threshold
-        self.threshold = self.spec.threshold if threshold is None else float(threshold)
+        if threshold is None:
+            self.threshold = self._restate(self.spec.threshold)
+            low, high = uncertain_range(self.spec.threshold, margin)  # the same images stay uncertain
+            if self.options.base_rate is not None:
+                margin = (self.threshold - self._restate(low), self._restate(high) - self.threshold)
+        else:
+            self.threshold = float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
-        self.uncertain_margin: float | tuple[float, float] = (
-            self.spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN)
+        self.uncertain_margin: float | tuple[float, float] = margin
+
+    def _base_rate_map(self):
+        """p_fake -> p_fake at the caller's base rate (the identity when none is given)."""
+        rate = self.options.base_rate
+        if rate is None:
+            return lambda p: p
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"Expected a base rate (a share of fakes) in (0, 1), got {rate}.")
+        if self.spec.calibration_base_rate is None:
+            raise ValueError(f"Expected a model file that records its calibration's base rate to restate "
+                             f"p_fake at {rate}; this one does not (refit it: deepfake-dct analyze calibrate).")
+        return lambda p: at_base_rate(p, self.spec.calibration_base_rate, rate)
 
     @classmethod
     def from_file(
@@ -279,7 +316,7 @@ class Detector:
             raise
         inputs = self.spec.make_inputs(crops)
         scores = self.predict_crops(inputs)
-        p_fake = self.spec.aggregate(scores)
+        p_fake = self._restate(self.spec.aggregate(scores))
         reading = self.spec.read_scope(inputs, crops)
         detection = Detection(
             label=verdict(p_fake, self.threshold),

@@ -58,6 +58,10 @@ class ModelSpec:
     temperature: float = 1.0
     """Calibration: the image's mean crop logit is divided by this before the sigmoid (fitted on
     the validation split, so that p_fake 0.7 is right about 70% of the time); 1 = none."""
+    calibration_base_rate: float | None = None
+    """The share of fakes among the images :attr:`temperature` was fitted on: the base rate p_fake
+    assumes (a caller who knows theirs can restate p_fake at it, ``DetectorOptions.base_rate``);
+    None when the file does not record it."""
     uncertain_band: tuple[float, float] | None = None
     """How far below and above the threshold a verdict is "uncertain", measured on the validation
     split (``training.calibrate``); None: the runtime's default margin."""
@@ -82,6 +86,8 @@ class ModelSpec:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
         if not 0.0 < self.temperature < 1e3:
             raise ValueError(f"Expected a temperature in (0, 1000), got {self.temperature}.")
+        if self.calibration_base_rate is not None and not 0.0 < self.calibration_base_rate < 1.0:
+            raise ValueError(f"Expected a calibration base rate in (0, 1), got {self.calibration_base_rate}.")
         if self.uncertain_band is not None:
             band = tuple(float(w) for w in self.uncertain_band)
             if len(band) != 2 or not all(0.0 <= w <= 1.0 for w in band):
@@ -145,6 +151,9 @@ class ModelSpec:
             "output": self.output,
             "threshold": self.threshold,
             **({"temperature": self.temperature} if self.temperature != 1.0 else {}),
+            # Optional: a runtime that predates it cannot restate p_fake at another base rate.
+            **({"calibration_base_rate": self.calibration_base_rate}
+               if self.calibration_base_rate is not None else {}),
             # Optional: a runtime that predates it uses its default margin.
             **({"uncertain_band": list(self.uncertain_band)} if self.uncertain_band is not None else {}),
             "architecture": self.architecture,
@@ -182,6 +191,8 @@ class ModelSpec:
                 threshold=float(meta["threshold"]),
                 output=str(meta.get("output", "p_fake")),
                 temperature=float(meta.get("temperature", 1.0)),
+                calibration_base_rate=(None if meta.get("calibration_base_rate") is None
+                                       else float(meta["calibration_base_rate"])),
                 uncertain_band=_uncertain_band(meta),
                 architecture=str(meta.get("architecture", "")),
                 provenance=str(meta.get("provenance", "")),

@@ -127,7 +127,8 @@ def evaluate(args: argparse.Namespace, command: str) -> dict:
             "subset": args.subset if args.split else None,
             "seen_in_training": seen_in_training(model.run_split or args.split, scores.items)}
     report = build_report(describe_model(model), data, scores, model.threshold, args.seed, format_jpeg,
-                          invariance=args.invariance, temperature=model.spec.temperature)
+                          invariance=args.invariance, temperature=model.spec.temperature,
+                          calibration_base_rate=model.spec.calibration_base_rate)
     if other is not None:
         report["other"] = other_rows(other, model.threshold)
         report["data"]["other"] = {"folders": args.other, "skipped": len(other.skipped)}

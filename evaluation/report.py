@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_dct.detector.detector import is_uncertain
+from deepfake_dct.detector.detector import at_base_rate, is_uncertain
 from deepfake_dct.evaluation import metrics
 from deepfake_dct.evaluation.score import Scores
 from deepfake_dct.training.data import atomic_write_bytes, atomic_write_json
@@ -170,31 +170,42 @@ def format_note(format_jpeg: int, policy_jpeg: int) -> str:
             + (", which masks some but not all of a PNG-versus-JPEG difference." if policy_jpeg else "."))
 
 
-def calibration_summary(scores: Scores, temperature: float) -> dict:
+def calibration_summary(scores: Scores, temperature: float, calibration_base_rate: float | None = None) -> dict:
     """The clean scores' calibration with the model's temperature and without it (temperature 1:
     each image's mean crop logit as it is), the reliability bins of each, and the calibrated ECE
     with the classes weighing half each (a test set of 97% reals shows the prior's shift from
     validation's in the plain ECE; the balanced one shows the calibration at a 1:1 prior). And a
     bound: the lowest ECE any temperature the model file could hold reaches on these very images
     (read off them, so no result): an ECE goal below it needs another kind of calibration or a
-    better ranking, not a refit of the temperature."""
+    better ranking, not a refit of the temperature. And, when the model file records the base rate
+    its calibration assumed, the ECE with p_fake restated at these images' own share of fakes
+    (:func:`~deepfake_dct.detector.at_base_rate`, what ``DetectorOptions.base_rate`` does for a
+    caller who knows their mix): one number read off the labels, no fit."""
     from deepfake_dct.training.metrics import TEMPERATURES, apply_temperature
 
     labels, p = scores.labels, scores.p_fake[0]
     raw = apply_temperature(p, 1.0 / temperature)
     errors = [metrics.expected_calibration_error(labels, apply_temperature(raw, t)) for t in TEMPERATURES]
     best = int(np.argmin(errors))
+    share = float(np.mean(labels)) if len(labels) else 0.0
+    own_rate = None
+    if calibration_base_rate is not None and 0.0 < share < 1.0:
+        restated = at_base_rate(p, calibration_base_rate, share)
+        own_rate = {"base_rate": share, "calibration_base_rate": calibration_base_rate,
+                    "expected_calibration_error": metrics.expected_calibration_error(labels, restated)}
     bins = {"calibrated": metrics.reliability_bins(labels, p), "uncalibrated": metrics.reliability_bins(labels, raw)}
     return {"temperature": temperature,
             "expected_calibration_error": metrics.expected_calibration_error(labels, p),
             "expected_calibration_error_uncalibrated": metrics.expected_calibration_error(labels, raw),
             "expected_calibration_error_balanced": metrics.expected_calibration_error(labels, p, class_balanced=True),
             "best_temperature_here": {"temperature": float(TEMPERATURES[best]), "expected_calibration_error": errors[best]},
+            "at_own_base_rate": own_rate,
             "reliability": bins}
 
 
 def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed: int,
-                 format_jpeg: int, invariance: bool = False, temperature: float = 1.0) -> dict:
+                 format_jpeg: int, invariance: bool = False, temperature: float = 1.0,
+                 calibration_base_rate: float | None = None) -> dict:
     """The whole report of one evaluation (clean metrics first, then each perturbation, if any).
     With ``invariance``, the conditions are :data:`~deepfake_dct.evaluation.perturb.INVARIANCE`'s
     and are reported as the processing-invariance table instead of the robustness matrix."""
@@ -207,7 +218,7 @@ def build_report(model: dict, data: dict, scores: Scores, threshold: float, seed
         "format_matching": {"jpeg_quality": format_jpeg,
                             "note": format_note(format_jpeg, model["policy"]["jpeg_quality"])},
         "clean": rows[0],
-        "calibration": calibration_summary(scores, temperature),
+        "calibration": calibration_summary(scores, temperature, calibration_base_rate),
         "sources": source_rows(scores, threshold, uncertain_band=_band(model.get("uncertain_band"))),
         "robustness": {"seed": seed, "conditions": rows[1:]} if len(rows) > 1 and not invariance else None,
         "invariance": invariance_rows(scores, threshold) if invariance else None,
@@ -243,7 +254,10 @@ def summary_text(report: dict) -> str:
            f"; the lowest any temperature reaches on these very images (a bound, not a result): "
            f"{report['calibration']['best_temperature_here']['expected_calibration_error']:.4f} "
            f"at {report['calibration']['best_temperature_here']['temperature']:.3f}"
-           if report.get("calibration") else ""),
+           if report.get("calibration") else "")
+        + (f"; restated at these images' own base rate ({own['base_rate']:.4f} fake, from the "
+           f"calibration's {own['calibration_base_rate']:.4f}; --base-rate) {own['expected_calibration_error']:.4f}"
+           if (own := (report.get("calibration") or {}).get("at_own_base_rate")) else ""),
         f"confusion (rows truth, columns verdict): real->real {tn}  real->fake {fp}  "
         f"fake->real {fn}  fake->fake {tp}",
         f"where at most 5% of these reals are flagged (threshold {c['at_5pct_reals_flagged']['threshold']:.4f}, "

@@ -113,6 +113,21 @@ def test_detect_marks_uncertain_near_the_threshold_in_text_and_json(image_folder
     assert json.loads(capsys.readouterr().out)["uncertain"] is True
 
 
+def test_detect_base_rate_restates_p_fake_and_keeps_the_verdict(image_folder, detector, capsys):
+    from deepfake_dct.detector import at_base_rate
+
+    path = image_folder / "a.png"
+    plain = detector.detect(path)
+    assert main(["detect", "--json", "--base-rate", "0.01", str(path)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    rate = detector.spec.calibration_base_rate
+    assert record["p_fake"] == pytest.approx(at_base_rate(plain.p_fake, rate, 0.01), abs=1e-6)
+    assert record["threshold"] == pytest.approx(at_base_rate(plain.threshold, rate, 0.01))
+    assert (record["label"], record["uncertain"]) == (plain.label, plain.uncertain)
+    assert main(["detect", "--base-rate", "1", str(path)]) == 2
+    assert "ERROR: Expected a base rate (a share of fakes) in (0, 1), got 1.0." in capsys.readouterr().err
+
+
 def analyze_upsampling(folder, out) -> int:
     return main(["analyze", "upsampling", "--real", str(folder), "--size", "16", "--out", str(out)])
 

@@ -184,3 +184,59 @@ def test_uncertain_range_is_the_band_around_the_threshold_clipped_to_0_1():
     assert uncertain_range(0.5, 0.1) == pytest.approx((0.4, 0.6))
     assert uncertain_range(0.7, (0.5, 0.0)) == pytest.approx((0.2, 0.7))
     assert uncertain_range(0.95, (1.0, 0.1)) == (0.0, 1.0)
+
+
+def test_at_base_rate_multiplies_the_odds_by_the_ratio_of_prior_odds():
+    from deepfake_dct.detector import at_base_rate
+
+    assert at_base_rate(0.7, 0.3, 0.3) == pytest.approx(0.7)
+    restated = at_base_rate(0.5, 0.5, 0.01)  # even odds at a 1:1 prior are 1:99 at a 1:99 one
+    assert restated == pytest.approx(0.01)
+    p = np.array([0.0, 0.2, 0.9, 1.0])
+    odds = lambda q: q / (1 - q)
+    out = at_base_rate(p, 0.38, 0.05)
+    assert out[0] == 0.0 and out[-1] == 1.0 and np.all(np.diff(out) > 0)
+    np.testing.assert_allclose(odds(out[1:3]) / odds(p[1:3]), odds(0.05) / odds(0.38))
+    np.testing.assert_allclose(at_base_rate(out, 0.05, 0.38), p)
+    with pytest.raises(ValueError, match="to_rate"):
+        at_base_rate(0.5, 0.3, 1.0)
+
+
+def test_base_rate_restates_p_fake_and_flags_the_same_images(rng):
+    from deepfake_dct.detector import at_base_rate
+
+    images = [smooth_noise(rng, 256, 256) for _ in range(3)]
+    images += [np.repeat(np.repeat(smooth_noise(rng, 128, 128), 2, 0), 2, 1)]  # upsampled: fake-like
+    with Detector.from_file() as plain, Detector.from_file(options=DetectorOptions(base_rate=0.01)) as rare:
+        rate = plain.spec.calibration_base_rate
+        assert rate is not None  # the bundled file records its calibration's base rate
+        assert rare.threshold == pytest.approx(at_base_rate(plain.threshold, rate, 0.01))
+        for image in images:
+            a, b = plain.detect(image), rare.detect(image)
+            assert b.p_fake == pytest.approx(at_base_rate(a.p_fake, rate, 0.01))
+            assert (a.label, a.uncertain) == (b.label, b.uncertain)
+            assert [c.p_fake for c in a.crops] == [c.p_fake for c in b.crops]  # crops: the network's own
+        low, high = plain.uncertain_margin
+        assert rare.uncertain_margin == pytest.approx((
+            rare.threshold - at_base_rate(max(plain.threshold - low, 0.0), rate, 0.01),
+            at_base_rate(min(plain.threshold + high, 1.0), rate, 0.01) - rare.threshold))
+    with Detector.from_file(options=DetectorOptions(base_rate=0.01, threshold=0.2)) as given:
+        assert given.threshold == 0.2  # a threshold the caller gives is on the scale they read
+    with pytest.raises(ValueError, match="base rate"):
+        Detector.from_file(options=DetectorOptions(base_rate=1.5))
+
+
+def test_base_rate_needs_a_model_file_that_records_its_calibrations(tmp_path):
+    import dataclasses
+
+    from deepfake_dct.detector import default_model_path
+    from deepfake_dct.detector.model_file import read_spec
+    from deepfake_dct.export.convert import embed_spec
+
+    bundled = default_model_path().read_bytes()
+    older = tmp_path / "older.tflite"
+    older.write_bytes(embed_spec(bundled, dataclasses.replace(read_spec(bundled), calibration_base_rate=None)))
+    with Detector.from_file(older) as d:  # reads as before without it
+        assert d.spec.calibration_base_rate is None
+    with pytest.raises(ValueError, match="records its calibration's base rate"):
+        Detector.from_file(older, DetectorOptions(base_rate=0.1))

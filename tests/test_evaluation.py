@@ -282,6 +282,14 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_t
     assert bound["expected_calibration_error"] <= min(report["calibration"][k] for k in (
         "expected_calibration_error", "expected_calibration_error_uncalibrated")) + 0.01  # the grid's step
     assert f"on these very images (a bound, not a result): {bound['expected_calibration_error']:.4f}" in printed
+    own = report["calibration"]["at_own_base_rate"]  # the bundled file records its calibration's rate
+    assert own["base_rate"] == pytest.approx(0.5) and own["calibration_base_rate"] == pytest.approx(127 / 335)
+    from deepfake_dct.detector import at_base_rate
+    rows = [line.split(",") for line in csv_rows[1:]]
+    labels, clean = np.array([int(r[1]) for r in rows]), np.array([float(r[2]) for r in rows])
+    assert own["expected_calibration_error"] == pytest.approx(
+        metrics.expected_calibration_error(labels, at_base_rate(clean, 127 / 335, 0.5)), abs=1e-4)
+    assert f"restated at these images' own base rate (0.5000 fake" in printed
 
 
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):

@@ -124,6 +124,16 @@ def test_temperature_round_trips_and_older_files_read_as_uncalibrated():
         small_spec(temperature=0.0)
 
 
+def test_calibration_base_rate_round_trips_and_older_files_read_without_one():
+    spec = small_spec(calibration_base_rate=0.38)
+    assert ModelSpec.from_json(spec.to_json(), spec.normalisation).calibration_base_rate == 0.38
+    assert "calibration_base_rate" not in small_spec().to_json()
+    assert ModelSpec.from_json(small_spec().to_json(), spec.normalisation).calibration_base_rate is None
+    for bad in (0.0, 1.0, 1.2):
+        with pytest.raises(ValueError, match="calibration base rate"):
+            small_spec(calibration_base_rate=bad)
+
+
 def test_uncertain_band_round_trips_and_older_files_keep_theirs_from_extra():
     spec = small_spec(uncertain_band=[0.4, 0.1])
     assert spec.uncertain_band == (0.4, 0.1)

@@ -203,6 +203,7 @@ def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses
     from deepfake_dct.export.convert import export
     from deepfake_dct.export.options import ExportOptions
     from deepfake_dct.training import rundir
+    from deepfake_dct.training.data import Split
 
     run, report = tiles_run
     spec = rundir.load_spec(run)
@@ -210,6 +211,8 @@ def test_tiles_run_records_its_calibration_and_scope_and_the_exported_model_uses
     assert facts["temperature"] == spec.temperature and facts["threshold"] == spec.threshold
     assert spec.uncertain_band == tuple(facts["uncertain_band"]) and max(spec.uncertain_band) == facts["uncertain_margin"]
     assert spec.scope is not None and "JPEG q75" in facts["calibration_set"]
+    val_labels = Split.load(run / rundir.SPLIT).labels["val"]  # every one scores: none too small
+    assert spec.calibration_base_rate == facts["calibration_base_rate"] == pytest.approx(np.mean(val_labels))
     export(run, tmp_path, ExportOptions(variants=("float32",), max_accuracy_drop=100))
     chart = Image.new("RGB", (96, 64), "white")
     ImageDraw.Draw(chart).rectangle((20, 10, 50, 60), fill=(40, 80, 200))

@@ -119,9 +119,10 @@ def calibrate(model, spec: ModelSpec, split: Split, skips, max_reals_flagged: fl
     scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
     # Files of format 3 kept the band in "extra"; it is a field now, and stale there after a refit.
     extra = {k: v for k, v in spec.extra.items() if k not in ("uncertain_band", "uncertain_margin")}
+    base_rate = float(np.mean(y))  # the prior the fitted p_fake assumes
     spec = dataclasses.replace(spec, temperature=temperature, threshold=threshold, scope=scope,
-                               uncertain_band=tuple(band), extra=extra)
-    facts = {"temperature": temperature, "threshold": threshold, "uncertain_margin": margin,
+                               uncertain_band=tuple(band), calibration_base_rate=base_rate, extra=extra)
+    facts = {"temperature": temperature, "calibration_base_rate": base_rate, "threshold": threshold, "uncertain_margin": margin,
              "uncertain_band": band, "grid": spec.policy.grid,
              "calibration_set": f"validation images as stored and re-saved as JPEG q{CALIBRATION_JPEG}",
              "threshold_rule": "best balanced accuracy on validation as stored" if max_reals_flagged is None

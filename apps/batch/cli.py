@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "parallelism)")
     p.add_argument("--threshold", type=float, default=None,
                    help="override the model's threshold (default: the one recorded in the model)")
+    p.add_argument("--base-rate", type=float, default=None, metavar="SHARE",
+                   help="the share of fakes you expect (e.g. 0.01): p_fake is restated at it, the same "
+                        "images flagged (default: the base rate the model's calibration assumed)")
     p.add_argument("--batch-size", type=_positive_int, default=DEFAULT_MAX_BATCH_SIZE, metavar="N",
                    help=f"images per inference call at most (default {DEFAULT_MAX_BATCH_SIZE}; Beam "
                         "grows batches up to it)")
@@ -135,7 +138,8 @@ def main(argv: Sequence[str]) -> int:
 
     try:
         handler = DetectorModelHandler.from_file(
-            args.model, DetectorOptions(num_threads=args.threads, threshold=args.threshold),
+            args.model, DetectorOptions(num_threads=args.threads, threshold=args.threshold,
+                                        base_rate=args.base_rate),
             max_batch_size=args.batch_size)
     except (ModelFileError, ImportError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
