@@ -19,6 +19,7 @@ Built on the public ``Detector`` API, plus ``log_dct`` (the spectrum picture) an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from deepfake_dct.detector import (Detector, ImageError, InputPolicy, ModelFileError, band_widths,
-                                   is_uncertain, uncertain_range, verdict)
+from deepfake_dct.detector import (Detector, ImageError, InputPolicy, ModelFileError, at_base_rate, band_widths,
+                                   is_uncertain, operating_point_at_base_rate, uncertain_range, verdict)
 from deepfake_dct.detector.features import log_dct
 from deepfake_dct.detector.layer_table import layer_table
 
@@ -312,13 +313,51 @@ def model_card_ui(detector: Detector) -> None:
         sidebar.warning("This model file states no licence: check its terms where you got it.")
 
 
-def threshold_ui(model_key: str, detector: Detector) -> float:
-    """Sidebar slider; it starts at the model's own threshold, and again for each new model."""
+@dataclass(frozen=True)
+class Reading:
+    """How this page reads p_fake: at the base rate the visitor states (None: the model's own), with
+    the threshold and uncertain band that flag the same images at it."""
+
+    base_rate: float | None
+    calibration_base_rate: float | None
+    threshold: float
+    margin: float | tuple[float, float]
+
+    def p_fake(self, p: float) -> float:
+        if self.base_rate is None:
+            return p
+        return at_base_rate(p, self.calibration_base_rate, self.base_rate)
+
+
+def base_rate_ui(model_key: str, detector: Detector) -> Reading:
+    """Sidebar: how common fakes are where the visitor's images come from, for a model file that
+    records the base rate its calibration assumed; p_fake, the threshold and the band follow it."""
+    own = detector.spec.calibration_base_rate
+    plain = Reading(None, own, detector.threshold, detector.uncertain_margin)
+    if own is None:
+        return plain
+    percent = st.sidebar.number_input(
+        "Fakes you expect among images like yours (%)", min_value=0.01, max_value=99.99,
+        value=round(100 * own, 2), step=1.0, format="%.2f", key=f"base-rate:{model_key}",
+        help=f"A probability depends on how common fakes are. This model's p_fake assumes "
+             f"{100 * own:.1f}% (its calibration images'); state yours and p_fake is restated at it. "
+             "The same images are called Fake and uncertain: only what the number says changes.",
+    )
+    rate = percent / 100
+    if abs(rate - own) < 5e-5:
+        return plain
+    threshold, margin = operating_point_at_base_rate(detector.threshold, detector.uncertain_margin, own, rate)
+    return Reading(rate, own, threshold, margin)
+
+
+def threshold_ui(model_key: str, reading: Reading) -> float:
+    """Sidebar slider; it starts at the model's own threshold (at the stated base rate), and again
+    for each new model or base rate."""
     return st.sidebar.slider(
-        "Threshold", min_value=0.0, max_value=1.0, value=float(detector.threshold), step=0.001,
-        format="%.3f", key=f"threshold:{model_key}",
+        "Threshold", min_value=0.0, max_value=1.0, value=float(reading.threshold), step=0.001,
+        format="%.3f", key=f"threshold:{model_key}" + ("" if reading.base_rate is None else f"@{reading.base_rate}"),
         help=f"p_fake at or above this is called Fake. The model's own threshold, "
-             f"{detector.threshold:.3f}, was chosen on validation images.",
+             f"{reading.threshold:.3f}, was chosen on validation images.",
     )
 
 
@@ -476,12 +515,14 @@ def main() -> None:
     )
     args = parse_args(sys.argv[1:])
     model_key, detector = model_ui(args.model, args.allow_model_upload)
-    threshold = threshold_ui(model_key, detector)
+    reading = base_rate_ui(model_key, detector)
+    threshold = threshold_ui(model_key, reading)
     images = images_ui()
     if not images:
         st.info("Upload images, or switch on the sample faces, to see a verdict.")
-    results = analyses_for(detector, model_key, images)
-    rows = [result_ui(i, image, result, threshold, detector.spec.policy, detector.uncertain_margin)
+    results = [r if isinstance(r, str) else dataclasses.replace(r, p_fake=reading.p_fake(r.p_fake))
+               for r in analyses_for(detector, model_key, images)]
+    rows = [result_ui(i, image, result, threshold, detector.spec.policy, reading.margin)
             for i, (image, result) in enumerate(zip(images, results))]
     if len(rows) > 1:
         table_ui(rows)

@@ -26,6 +26,7 @@ from deepfake_dct.detector.detector import (
     band_widths,
     default_model_path,
     is_uncertain,
+    operating_point_at_base_rate,
     uncertain_range,
     verdict,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "band_widths",
     "default_model_path",
     "is_uncertain",
+    "operating_point_at_base_rate",
     "uncertain_range",
     "verdict",
 ]

@@ -65,6 +65,17 @@ def at_base_rate(p_fake, from_rate: float, to_rate: float):
     return float(restated) if restated.ndim == 0 else restated
 
 
+def operating_point_at_base_rate(threshold: float, margin: float | tuple[float, float], from_rate: float,
+                                 to_rate: float) -> tuple[float, tuple[float, float]]:
+    """The threshold and (below, above) uncertain band that flag, and mark uncertain, exactly the
+    images they did once every p_fake is restated from ``from_rate`` to ``to_rate``
+    (:func:`at_base_rate` is monotone, so the band's edges are restated with it)."""
+    low, high = uncertain_range(threshold, margin)
+    restated = at_base_rate(threshold, from_rate, to_rate)
+    return restated, (restated - at_base_rate(low, from_rate, to_rate),
+                      at_base_rate(high, from_rate, to_rate) - restated)
+
+
 def verdict(p_fake: float, threshold: float) -> str:
     """The one verdict rule: "fake" at or above the threshold, else "real"."""
     return LABELS[int(p_fake >= threshold)]
@@ -179,10 +190,10 @@ class Detector:
         margin = self.spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN
         threshold = self.options.threshold
         if threshold is None:
-            self.threshold = self._restate(self.spec.threshold)
-            low, high = uncertain_range(self.spec.threshold, margin)  # the same images stay uncertain
+            self.threshold = self.spec.threshold
             if self.options.base_rate is not None:
-                margin = (self.threshold - self._restate(low), self._restate(high) - self.threshold)
+                self.threshold, margin = operating_point_at_base_rate(
+                    self.threshold, margin, self.spec.calibration_base_rate, self.options.base_rate)
         else:
             self.threshold = float(threshold)
         if not 0.0 <= self.threshold <= 1.0:

@@ -98,6 +98,27 @@ def test_app_started_without_images_shows_prompt_and_bundled_model(detector):
     assert "DELEGATE" not in set(layers["op"])
 
 
+def test_app_stated_base_rate_restates_p_fake_and_keeps_every_verdict(detector):
+    from deepfake_dct.detector import DetectorOptions
+
+    files = [_sample_the_model_gets_right(detector, "real"), _sample_the_model_gets_right(detector, "fake")]
+    at = _upload(_start(), files)
+    assert at.number_input(key="base-rate:startup").value == pytest.approx(
+        100 * detector.spec.calibration_base_rate, abs=0.01)
+    before = _table(at)
+    at.number_input(key="base-rate:startup").set_value(1.0)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = _table(at)
+    with Detector.from_file(options=DetectorOptions(base_rate=0.01)) as rare:
+        assert at.slider(key="threshold:startup@0.01").value == pytest.approx(rare.threshold, abs=1e-3)
+        for name, data in files:
+            expected = rare.detect(data)
+            assert after[name]["p_fake"] == pytest.approx(expected.p_fake, abs=1e-4)
+            assert after[name]["verdict"] == before[name]["verdict"] == expected.label
+            assert after[name]["uncertain"] == before[name]["uncertain"] == expected.uncertain
+
+
 def test_app_real_and_fake_uploaded_verdicts_match_detector_and_truth(detector):
     files = [_sample_the_model_gets_right(detector, "real"), _sample_the_model_gets_right(detector, "fake")]
 
