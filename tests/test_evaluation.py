@@ -8,6 +8,7 @@ right, only to run."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,6 +291,9 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_t
     assert own["expected_calibration_error"] == pytest.approx(
         metrics.expected_calibration_error(labels, at_base_rate(clean, 127 / 335, 0.5)), abs=1e-4)
     assert f"restated at these images' own base rate (0.5000 fake" in printed
+    table = subprocess.run([sys.executable, "benchmarks/ece_at_base_rates.py", str(out)], capture_output=True,
+                           text=True, check=True, cwd=Path(__file__).parents[1]).stdout
+    assert f"x1 {own['expected_calibration_error']:.4f}" in table and table.count(", x") == 4
 
 
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):

@@ -1,0 +1,44 @@
+"""How wrong may a stated base rate be? The expected calibration error of an evaluation's clean
+scores restated at its own share of fakes times each factor (0.25 .. 4), from the files
+``deepfake-dct evaluate --out DIR`` writes.
+
+    python benchmarks/ece_at_base_rates.py DIR [DIR ...]
+
+Needs a model file that records its calibration's base rate (``report.json`` then holds it under
+``calibration.at_own_base_rate``). Prints one line per DIR; nothing is fitted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_dct.detector import at_base_rate
+from deepfake_dct.evaluation.metrics import expected_calibration_error
+
+FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def main(folders: list[str]) -> int:
+    for folder in map(Path, folders):
+        own = json.loads((folder / "report.json").read_text())["calibration"].get("at_own_base_rate")
+        if own is None:
+            print(f"ERROR: {folder}: the model file records no calibration base rate", file=sys.stderr)
+            return 2
+        with open(folder / "scores.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        labels = np.array([int(r["label"]) for r in rows])
+        p_fake = np.array([float(r["clean"]) for r in rows])
+        share = float(labels.mean())
+        errors = [f"x{k:g} {expected_calibration_error(labels, at_base_rate(p_fake, own['calibration_base_rate'], min(share * k, 0.999))):.4f}"
+                  for k in FACTORS]
+        print(f"{folder}: {share:.4f} fake; ECE at that base rate times " + ", ".join(errors))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
