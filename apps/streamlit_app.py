@@ -30,8 +30,8 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from deepfake_dct.detector import (Detector, ImageError, InputPolicy, ModelFileError, at_base_rate, band_widths,
-                                   is_uncertain, operating_point_at_base_rate, uncertain_range, verdict)
+from deepfake_dct.detector import (BaseRateShift, Detector, ImageError, InputPolicy, ModelFileError, band_widths,
+                                   is_uncertain, uncertain_range, verdict)
 from deepfake_dct.detector.features import log_dct
 from deepfake_dct.detector.layer_table import layer_table
 
@@ -315,25 +315,22 @@ def model_card_ui(detector: Detector) -> None:
 
 @dataclass(frozen=True)
 class Reading:
-    """How this page reads p_fake: at the base rate the visitor states (None: the model's own), with
-    the threshold and uncertain band that flag the same images at it."""
+    """How this page reads p_fake: at the base rate the visitor states (``shift`` None: the model's
+    own), with the threshold and uncertain band that flag the same images at it."""
 
-    base_rate: float | None
-    calibration_base_rate: float | None
+    shift: BaseRateShift | None
     threshold: float
     margin: float | tuple[float, float]
 
     def p_fake(self, p: float) -> float:
-        if self.base_rate is None:
-            return p
-        return at_base_rate(p, self.calibration_base_rate, self.base_rate)
+        return p if self.shift is None else self.shift.p_fake(p)
 
 
 def base_rate_ui(model_key: str, detector: Detector) -> Reading:
     """Sidebar: how common fakes are where the visitor's images come from, for a model file that
     records the base rate its calibration assumed; p_fake, the threshold and the band follow it."""
     own = detector.spec.calibration_base_rate
-    plain = Reading(None, own, detector.threshold, detector.uncertain_margin)
+    plain = Reading(None, detector.threshold, detector.uncertain_margin)
     if own is None:
         return plain
     percent = st.sidebar.number_input(
@@ -346,8 +343,8 @@ def base_rate_ui(model_key: str, detector: Detector) -> Reading:
     rate = percent / 100
     if abs(rate - own) < 5e-5:
         return plain
-    threshold, margin = operating_point_at_base_rate(detector.threshold, detector.uncertain_margin, own, rate)
-    return Reading(rate, own, threshold, margin)
+    shift = BaseRateShift(own, rate)
+    return Reading(shift, *shift.operating_point(detector.threshold, detector.uncertain_margin))
 
 
 def threshold_ui(model_key: str, reading: Reading) -> float:
@@ -355,7 +352,7 @@ def threshold_ui(model_key: str, reading: Reading) -> float:
     for each new model or base rate."""
     return st.sidebar.slider(
         "Threshold", min_value=0.0, max_value=1.0, value=float(reading.threshold), step=0.001,
-        format="%.3f", key=f"threshold:{model_key}" + ("" if reading.base_rate is None else f"@{reading.base_rate}"),
+        format="%.3f", key=f"threshold:{model_key}" + ("" if reading.shift is None else f"@{reading.shift.to_rate}"),
         help=f"p_fake at or above this is called Fake. The model's own threshold, "
              f"{reading.threshold:.3f}, was chosen on validation images.",
     )

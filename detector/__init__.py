@@ -18,6 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from deepfake_dct.detector.detector import (
     Analysis,
+    BaseRateShift,
     CropScore,
     Detection,
     Detector,
@@ -26,7 +27,6 @@ from deepfake_dct.detector.detector import (
     band_widths,
     default_model_path,
     is_uncertain,
-    operating_point_at_base_rate,
     uncertain_range,
     verdict,
 )
@@ -35,6 +35,7 @@ from deepfake_dct.detector.model_file import ModelFileError, ModelSpec
 
 __all__ = [
     "Analysis",
+    "BaseRateShift",
     "Box",
     "CropScore",
     "Detection",
@@ -49,7 +50,6 @@ __all__ = [
     "band_widths",
     "default_model_path",
     "is_uncertain",
-    "operating_point_at_base_rate",
     "uncertain_range",
     "verdict",
 ]

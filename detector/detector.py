@@ -52,28 +52,41 @@ class DetectorOptions:
     says changes. None keeps the calibration's own (``ModelSpec.calibration_base_rate``)."""
 
 
+@dataclass(frozen=True)
+class BaseRateShift:
+    """From the base rate a model's calibration assumed (``from_rate``) to the caller's
+    (``to_rate``): Bayes' rule under a change of prior alone (fakes and reals look as they did, only
+    how common each is changes), so posterior odds are multiplied by the ratio of the prior odds.
+    The one place p_fake is restated; the runtime and the app each hold one."""
+
+    from_rate: float
+    to_rate: float
+
+    def __post_init__(self):
+        for name, rate in (("from_rate", self.from_rate), ("to_rate", self.to_rate)):
+            if not 0.0 < rate < 1.0:
+                raise ValueError(f"Expected {name} (a share of fakes) in (0, 1), got {rate}.")
+
+    def p_fake(self, p_fake):
+        """p_fake restated at ``to_rate``; scalars or arrays; 0 and 1 stay where they are."""
+        ratio = (self.to_rate / (1.0 - self.to_rate)) / (self.from_rate / (1.0 - self.from_rate))
+        p = np.asarray(p_fake, dtype=np.float64)
+        restated = p * ratio / (p * ratio + (1.0 - p))
+        return float(restated) if restated.ndim == 0 else restated
+
+    def operating_point(self, threshold: float,
+                        margin: float | tuple[float, float]) -> tuple[float, tuple[float, float]]:
+        """The threshold and (below, above) uncertain band that flag, and mark uncertain, exactly
+        the images they did once every p_fake is restated (the restatement is monotone, so the
+        band's edges are restated with it)."""
+        low, high = uncertain_range(threshold, margin)
+        restated = self.p_fake(threshold)
+        return restated, (restated - self.p_fake(low), self.p_fake(high) - restated)
+
+
 def at_base_rate(p_fake, from_rate: float, to_rate: float):
-    """p_fake restated at another base rate: Bayes' rule under a change of prior alone (fakes and
-    reals look as they did, only how common each is changes), posterior odds times the ratio of
-    the prior odds. Scalars or arrays; 0 and 1 stay where they are."""
-    for name, rate in (("from_rate", from_rate), ("to_rate", to_rate)):
-        if not 0.0 < rate < 1.0:
-            raise ValueError(f"Expected {name} (a share of fakes) in (0, 1), got {rate}.")
-    ratio = (to_rate / (1.0 - to_rate)) / (from_rate / (1.0 - from_rate))
-    p = np.asarray(p_fake, dtype=np.float64)
-    restated = p * ratio / (p * ratio + (1.0 - p))
-    return float(restated) if restated.ndim == 0 else restated
-
-
-def operating_point_at_base_rate(threshold: float, margin: float | tuple[float, float], from_rate: float,
-                                 to_rate: float) -> tuple[float, tuple[float, float]]:
-    """The threshold and (below, above) uncertain band that flag, and mark uncertain, exactly the
-    images they did once every p_fake is restated from ``from_rate`` to ``to_rate``
-    (:func:`at_base_rate` is monotone, so the band's edges are restated with it)."""
-    low, high = uncertain_range(threshold, margin)
-    restated = at_base_rate(threshold, from_rate, to_rate)
-    return restated, (restated - at_base_rate(low, from_rate, to_rate),
-                      at_base_rate(high, from_rate, to_rate) - restated)
+    """p_fake restated from one base rate to another (:class:`BaseRateShift`)."""
+    return BaseRateShift(from_rate, to_rate).p_fake(p_fake)
 
 
 def verdict(p_fake: float, threshold: float) -> str:
@@ -186,31 +199,30 @@ class Detector:
                 f"{[_shape(o) for o in outputs]}."
             )
         self._output = outputs[0]
-        self._restate = self._base_rate_map()
+        self.base_rate_shift: BaseRateShift | None = self._base_rate_shift()
         margin = self.spec.uncertain_band or DEFAULT_UNCERTAIN_MARGIN
         threshold = self.options.threshold
         if threshold is None:
             self.threshold = self.spec.threshold
-            if self.options.base_rate is not None:
-                self.threshold, margin = operating_point_at_base_rate(
-                    self.threshold, margin, self.spec.calibration_base_rate, self.options.base_rate)
+            if self.base_rate_shift is not None:
+                self.threshold, margin = self.base_rate_shift.operating_point(self.threshold, margin)
         else:
             self.threshold = float(threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
         self.uncertain_margin: float | tuple[float, float] = margin
 
-    def _base_rate_map(self):
-        """p_fake -> p_fake at the caller's base rate (the identity when none is given)."""
+    def _base_rate_shift(self) -> BaseRateShift | None:
+        """From the model's calibration base rate to the caller's (None when none is given)."""
         rate = self.options.base_rate
         if rate is None:
-            return lambda p: p
+            return None
         if not 0.0 < rate < 1.0:
             raise ValueError(f"Expected a base rate (a share of fakes) in (0, 1), got {rate}.")
         if self.spec.calibration_base_rate is None:
             raise ValueError(f"Expected a model file that records its calibration's base rate to restate "
                              f"p_fake at {rate}; this one does not (refit it: deepfake-dct analyze calibrate).")
-        return lambda p: at_base_rate(p, self.spec.calibration_base_rate, rate)
+        return BaseRateShift(self.spec.calibration_base_rate, rate)
 
     @classmethod
     def from_file(
@@ -327,7 +339,9 @@ class Detector:
             raise
         inputs = self.spec.make_inputs(crops)
         scores = self.predict_crops(inputs)
-        p_fake = self._restate(self.spec.aggregate(scores))
+        p_fake = self.spec.aggregate(scores)
+        if self.base_rate_shift is not None:
+            p_fake = self.base_rate_shift.p_fake(p_fake)
         reading = self.spec.read_scope(inputs, crops)
         detection = Detection(
             label=verdict(p_fake, self.threshold),

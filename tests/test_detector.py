@@ -202,6 +202,20 @@ def test_at_base_rate_multiplies_the_odds_by_the_ratio_of_prior_odds():
         at_base_rate(0.5, 0.3, 1.0)
 
 
+def test_base_rate_shift_moves_the_operating_point_with_p_fake():
+    from deepfake_dct.detector import BaseRateShift
+
+    shift = BaseRateShift(0.38, 0.05)
+    threshold, (below, above) = shift.operating_point(0.7, (0.5, 0.1))
+    assert threshold == pytest.approx(shift.p_fake(0.7))
+    assert threshold - below == pytest.approx(shift.p_fake(0.2))
+    assert threshold + above == pytest.approx(shift.p_fake(0.8))
+    p = np.linspace(0.01, 0.99, 50)
+    assert np.array_equal(p >= 0.7, shift.p_fake(p) >= threshold)  # the same images flagged
+    with pytest.raises(ValueError, match="from_rate"):
+        BaseRateShift(0.0, 0.5)
+
+
 def test_base_rate_restates_p_fake_and_flags_the_same_images(rng):
     from deepfake_dct.detector import at_base_rate
 
@@ -210,6 +224,7 @@ def test_base_rate_restates_p_fake_and_flags_the_same_images(rng):
     with Detector.from_file() as plain, Detector.from_file(options=DetectorOptions(base_rate=0.01)) as rare:
         rate = plain.spec.calibration_base_rate
         assert rate is not None  # the bundled file records its calibration's base rate
+        assert plain.base_rate_shift is None and rare.base_rate_shift.to_rate == 0.01
         assert rare.threshold == pytest.approx(at_base_rate(plain.threshold, rate, 0.01))
         for image in images:
             a, b = plain.detect(image), rare.detect(image)
