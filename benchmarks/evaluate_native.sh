@@ -29,6 +29,8 @@ REALS=("$SPLIT/ffhq-png" "$SPLIT/ffhq-q75" "$T/real/photo" "$T/real/camera" "$T/
 FAKES=("$T/fake/stylegan2" "$T/fake/stylegan3" "$T/fake/stable-diffusion" "$T/fake/cyclegan")
 # Sources of the native_v2 manifest, scored when the dataset has them (a native_v1 build does not).
 if [ -d "$T/real/celeba-hq" ]; then REALS+=("$T/real/celeba-hq"); fi
+# ... and of native_v5 (web photos of public figures, test only).
+if [ -d "$T/real/web-photo" ]; then REALS+=("$T/real/web-photo"); fi
 if [ -d "$T/fake/stable-diffusion-2.1" ]; then FAKES+=("$T/fake/stable-diffusion-2.1"); fi
 run() { echo "+ $*" >&2; "$@"; }
 OTHERS=()

@@ -25,7 +25,8 @@ GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "
 # Held out as unseen: these generators may appear in test only, per committed manifest.
 HELD_OUT_V1 = {"stylegan3", "stable-diffusion", "cyclegan", "cyclegan-input", "lfw"}
 HELD_OUT = {"native_v1.csv.gz": HELD_OUT_V1, "native_v2.csv.gz": HELD_OUT_V1 | {"celeba-hq"},
-            "native_v3.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq"}, "native_v4.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq"}}
+            "native_v3.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq"}, "native_v4.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq"},
+            "native_v5.csv.gz": HELD_OUT_V1 - {"lfw"} | {"celeba-hq", "web-photo"}}
 #: The project's independent evaluation sets are named in shared/DATA-SOURCES.md, under "Reserved";
 #: they are read from there, not written down again in this repository.
 DATA_SOURCES = Path(__file__).resolve().parents[1].parent / "shared" / "DATA-SOURCES.md"
@@ -335,6 +336,13 @@ def _committed_rows(name: str) -> list:
 def test_native_v2_is_native_v1_with_sources_added():
     v1, v2 = _committed_rows("native_v1.csv.gz"), _committed_rows("native_v2.csv.gz")
     assert v2[:len(v1)] == v1 and {r.source for r in v2[len(v1):]} == {"gebaltso/SDFD", "clovaai/stargan-v2"}
+
+
+def test_native_v5_is_native_v3_with_web_photos_for_test_only():
+    v3, v5 = _committed_rows("native_v3.csv.gz"), _committed_rows("native_v5.csv.gz")
+    added = v5[len(v3):]
+    assert v5[:len(v3)] == v3 and len(added) == 64
+    assert {(r.source, r.label, r.generator, r.split) for r in added} == {("serengil/deepface", "real", "web-photo", "test")}
 
 
 @pytest.mark.parametrize("name, shares, counts", [("native_v3.csv.gz", ("0.15", "0.05"), "907 train, 302 val, 4836 test"),
