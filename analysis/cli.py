@@ -242,10 +242,11 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     cutoffs = facts["scope_cutoffs"]
     auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
     low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
+    flagged = ", ".join(f"{k} {v['flagged']:.1%} of {v['images']}" for k, v in facts["validation_reals_flagged"].items())
     return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; "
             f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f} "
             f"({facts['threshold_rule']}), "
-            f"uncertain from {low:.2f} to {high:.2f}; validation log loss "
+            f"uncertain from {low:.2f} to {high:.2f}; validation reals flagged: {flagged}; validation log loss "
             f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
             f"({facts['calibration_set']})"
             + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "

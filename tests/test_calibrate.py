@@ -2,6 +2,7 @@
 (the temperature fit itself is in test_metrics)."""
 
 import numpy as np
+import pytest
 
 from deepfake_dct.training.calibrate import MIN_RING_IMAGES, RING_WIDTH, uncertain_margin
 
@@ -28,3 +29,40 @@ def test_rings_with_too_few_images_do_not_count():
     p = np.array([0.52] * (MIN_RING_IMAGES - 1) + [0.9] * 50)
     labels = np.array([0] * (MIN_RING_IMAGES - 1) + [1] * 50)  # the near ones all wrong, but few
     assert uncertain_margin(labels, p, 0.5) == 0.0
+
+
+class _FlagsGreyCrops:
+    """A stand-in network on pixel crops: p_fake 0.9 for a crop whose three channels are equal."""
+
+    input = ["pixels"]
+
+    def __call__(self, inputs, training=False):
+        crops = inputs["pixels"]
+        grey = (crops[..., 0] == crops[..., 1]).all(axis=(1, 2)) & (crops[..., 1] == crops[..., 2]).all(axis=(1, 2))
+        return np.where(grey, 0.9, 0.1)[:, None]
+
+
+def test_validation_reals_are_scored_after_each_stress_step(tmp_path):
+    pytest.importorskip("tensorflow")  # training.pipeline's skip log
+    from PIL import Image
+
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.training.calibrate import STRESS_STEPS, reals_flagged, stressed_reals_flagged
+    from deepfake_dct.training.data import Split
+
+    rng = np.random.default_rng(0)
+    files = []
+    for i, side in enumerate((64, 64, 40)):  # x0.5 leaves the 40-pixel one under a 32x32 crop
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(tmp_path / f"r{i}.png")
+        files.append(f"r{i}.png")
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "f.png")
+    split = Split(tmp_path, {"train": [], "val": files + ["f.png"], "test": []},
+                  {"train": [], "val": [0, 0, 0, 1], "test": []})
+    spec = ModelSpec(InputPolicy(32, 32, mode="tiles", grid=2, jpeg_quality=0), None, representation="pixels")
+    flagged = stressed_reals_flagged(_FlagsGreyCrops(), spec, split, 0.5)
+    assert list(flagged) == list(STRESS_STEPS) == ["greyscale", "x0.5 resize (area)"]
+    assert flagged["greyscale"] == {"flagged": 1.0, "images": 3}  # the reals only, every one made grey
+    assert flagged["x0.5 resize (area)"] == {"flagged": 0.0, "images": 2}  # still colour; one too small
+    assert reals_flagged([0, 0, 1, 0], [0.2, 0.8, 0.9, 0.4], 0.5) == {"flagged": 1 / 3, "images": 3}
+    assert reals_flagged([1], [0.9], 0.5) == {"flagged": None, "images": 0}

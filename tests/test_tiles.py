@@ -230,6 +230,7 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
 
     from deepfake_dct.cli import main
     from deepfake_dct.training import rundir
+    from deepfake_dct.training.data import Split
 
     run = tmp_path / "run"
     shutil.copytree(tiles_run[0], run)
@@ -244,6 +245,11 @@ def test_analyze_calibrate_refits_a_finished_run_at_a_new_grid(tiles_run, tmp_pa
     assert report["threshold"] == spec.threshold and report["calibration"]["grid"] == 3
     assert report["test"] == spec.extra["test"]
     assert report["calibration"]["threshold_rule"] == "best balanced accuracy on validation as stored"
+    flagged = report["calibration"]["validation_reals_flagged"]
+    assert list(flagged) == ["as stored", "JPEG q75", "greyscale", "x0.5 resize (area)"]
+    val_reals = int((np.asarray(Split.load(run / rundir.SPLIT).labels["val"]) == 0).sum())
+    assert all(f["images"] == val_reals and 0.0 <= f["flagged"] <= 1.0 for f in flagged.values())  # 64x96: x0.5 still fits a 32 crop
+    assert f"validation reals flagged: as stored {flagged['as stored']['flagged']:.1%} of {val_reals}" in out
     assert main(["analyze", "calibrate", "--run", str(run), "--max-reals-flagged", "0"]) == 0
     assert "(flags at most 0.0% of the calibration set's reals)" in capsys.readouterr().out
     assert main(["analyze", "calibrate", "--run", str(run), "--max-reals-flagged", "1.5"]) == 2
