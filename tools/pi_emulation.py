@@ -22,7 +22,7 @@ What it does, in order:
 4. Compares every verdict: the same records, labels, boxes and exit statuses, and each p_fake
    within one step of the model's output quantization (int8 outputs come in steps of 1/256; the
    log-DCT is float32, computed by other SIMD kernels on ARM, and its last bits may move an input
-   across an int8 rounding boundary), 1e-4 for a float output of int8 weights (dynamic-range
+   across an int8 rounding boundary), 5e-4 for a float output of int8 weights (dynamic-range
    models quantize each activation as they run, and the last bit of that rounding differs between
    the two CPUs' kernels), or 1e-5 for a float model. Prints a report and exits 0 only
    when everything matched (1: a mismatch, 2: it could not run, e.g. without root or qemu).
@@ -67,7 +67,10 @@ PINNED = ("numpy", "pillow", "ai-edge-litert", "opencv-python-headless")
 #: Distributions the install must not pull (the runtime never needs TensorFlow).
 FORBIDDEN = re.compile(r"^(tensorflow|tf[-_]|keras|tensorboard|jax|torch)", re.IGNORECASE)
 FLOAT_TOLERANCE = 1e-5
-HYBRID_TOLERANCE = 1e-4  # float output, int8 weights: activations quantized at run time
+#: Float output, int8 weights: activations quantized at run time, so one last-bit difference in an
+#: activation's scale moves its int8 values a step. Seen: up to 2.2e-5 (docs/RASPBERRY_PI.md), then
+#: 1.44e-4 on the webcam check's face crops with ai-edge-litert 2.3.0 (2026-12-02), labels equal.
+HYBRID_TOLERANCE = 5e-4
 JSON_ROUNDING = 1e-6  # detect and webcam print p_fake with 6 decimals
 
 
