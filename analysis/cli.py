@@ -242,7 +242,8 @@ def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
     cutoffs = facts["scope_cutoffs"]
     auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
     low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
-    flagged = ", ".join(f"{k} {v['flagged']:.1%} of {v['images']}" for k, v in facts["validation_reals_flagged"].items())
+    flagged = ", ".join(f"{k} {'n/a' if v['flagged'] is None else format(v['flagged'], '.1%')} of {v['images']}"
+                        for k, v in facts["validation_reals_flagged"].items())
     return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; "
             f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f} "
             f"({facts['threshold_rule']}), "
