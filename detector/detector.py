@@ -166,7 +166,7 @@ class Analysis:
     crops: np.ndarray
     """The model inputs as pixels, (N, height, width, 3) uint8, cut by the model's policy."""
     inputs: dict[str, np.ndarray]
-    """The network's float32 inputs by name, (N, height, width, 3), as fed (before quantization)."""
+    """The network's float32 inputs by name, (N, height, width, channels), as fed (before quantization)."""
 
 
 class Detector:
@@ -264,7 +264,7 @@ class Detector:
                 if len(hits) != 1:
                     raise ModelFileError(f"Expected one model input named like {name!r}, got {len(hits)}.")
                 matched[name] = hits[0]
-        expected = [1, self.spec.policy.height, self.spec.policy.width, 3]
+        expected = [1, *self.spec.input_shape]
         for name, d in matched.items():
             if _shape(d) != expected:
                 raise ModelFileError(f"Expected input {name!r} of shape {expected}, got {_shape(d)}.")
@@ -292,11 +292,11 @@ class Detector:
         return self.spec.policy.crops(rgb)
 
     def predict(self, inputs: dict[str, np.ndarray]) -> float:
-        """p_fake for one model input's preprocessed arrays, (height, width, 3) each."""
+        """p_fake for one model input's preprocessed arrays, (height, width, channels) each."""
         return float(self.predict_crops({name: x[None] for name, x in inputs.items()})[0])
 
     def predict_crops(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """p_fake of each of N crops, from preprocessed (N, height, width, 3) arrays: one invoke for
+        """p_fake of each of N crops, from preprocessed (N, height, width, channels) arrays: one invoke for
         all of them where the model's batch dimension is dynamic, else one per crop."""
         n = len(next(iter(inputs.values())))
         with self._lock:

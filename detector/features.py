@@ -1,4 +1,4 @@
-"""The model's input, defined once: 2-D DCT-II -> log(|x| + eps) -> per-coefficient normalisation.
+"""The model's input, defined once: colour -> 2-D DCT-II -> log(|x| + eps) -> per-coefficient normalisation.
 
 Training imports these functions, so the tensors a model is trained on and the tensors the runtime
 feeds it are built by the same code (no train/serve skew). numpy only: no scipy, no TensorFlow.
@@ -16,6 +16,34 @@ import numpy as np
 #: only noise, and keeps the normalised input free of the huge negative outliers that a tiny eps
 #: gives near-zero coefficients -- outliers that would waste the int8 input range.
 DEFAULT_LOG_EPS = 1.0
+
+#: The channels a network reads: the crop's RGB, or its luma alone. A luma network cannot tell a
+#: greyscale photo from the colour one it was made from, nor see chroma subsampling (how JPEG
+#: encoders differ most): processing that says nothing of how the face was made.
+COLOURS = ("rgb", "luma")
+
+
+def channels(colour: str) -> int:
+    """How many channels a network input of this colour has."""
+    if colour not in COLOURS:
+        raise ValueError(f"Expected colour in {COLOURS}, got {colour!r}.")
+    return 3 if colour == "rgb" else 1
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of uint8 RGB, (..., 3) -> (..., 1) uint8, in the integer arithmetic of
+    Pillow's ``convert("L")``: so a greyscale copy made that way (R = G = B = Y) has exactly the
+    luma of the image it was made from, and JPEG's Y channel is this one."""
+    x = np.asarray(rgb)
+    if x.dtype != np.uint8 or x.ndim < 3 or x.shape[-1] != 3:
+        raise ValueError(f"Expected uint8 RGB of shape (..., 3), got {x.dtype} {x.shape}.")
+    weighted = x[..., 0:1] * np.uint32(19595) + x[..., 1:2] * np.uint32(38470) + x[..., 2:3] * np.uint32(7471)
+    return ((weighted + np.uint32(0x8000)) >> np.uint32(16)).astype(np.uint8)
+
+
+def in_colour(rgb: np.ndarray, colour: str) -> np.ndarray:
+    """The channels a network of this colour reads, from uint8 RGB (..., 3)."""
+    return luma(rgb) if channels(colour) == 1 else np.asarray(rgb)
 
 
 @functools.lru_cache(maxsize=16)
@@ -121,5 +149,5 @@ class RunningMoments:
 
 
 def pixel_input(rgb: np.ndarray) -> np.ndarray:
-    """The pixel representation (the paper's pixel-CNN baseline): uint8 RGB -> float32 in [-1, 1]."""
+    """The pixel representation (the paper's pixel-CNN baseline): uint8 pixels -> float32 in [-1, 1]."""
     return np.asarray(rgb, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)

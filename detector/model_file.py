@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, log_dct, pixel_input
+from deepfake_dct.detector.features import COLOURS, DEFAULT_LOG_EPS, Normalisation, channels, in_colour, log_dct, pixel_input
 from deepfake_dct.detector.images import InputPolicy
 from deepfake_dct.detector.scope import Scope, ScopeReading
 
@@ -23,9 +23,10 @@ METADATA_NAME = "deepfake_dct.json"
 NORMALISATION_NAME = "deepfake_dct.normalisation"
 #: Bumped when the metadata changes in a way an older runtime cannot read: 2 added the "tiles"
 #: policy (a runtime of format 1 would silently downscale such a model's input instead of tiling);
-#: 3 added networks that output a logit (a runtime of format 2 would read it as a probability).
-FORMAT_TILES, FORMAT_LOGIT = 2, 3
-FORMAT_VERSION = FORMAT_LOGIT
+#: 3 added networks that output a logit (a runtime of format 2 would read it as a probability);
+#: 4 added networks that read luma alone (a runtime of format 3 would feed them RGB).
+FORMAT_TILES, FORMAT_LOGIT, FORMAT_LUMA = 2, 3, 4
+FORMAT_VERSION = FORMAT_LUMA
 #: What the network's output is: a probability (sigmoid inside the graph), or its logit (the
 #: runtime applies the sigmoid, so that an int8 output's steps are even in logit, where the
 #: crops' scores are averaged, instead of crowding every confident crop into the last step).
@@ -51,6 +52,8 @@ class ModelSpec:
     """One of REPRESENTATIONS: the network's named inputs, joined by "+"."""
     log_eps: float = DEFAULT_LOG_EPS
     """eps in log(|DCT| + eps)."""
+    colour: str = "rgb"
+    """One of COLOURS: the channels the network reads, made from the RGB crop (:func:`in_colour`)."""
     threshold: float = 0.5
     """p_fake at or above this is labelled "fake"; chosen on the validation split."""
     output: str = "p_fake"
@@ -80,6 +83,8 @@ class ModelSpec:
             raise ValueError(
                 f"Expected representation in {REPRESENTATIONS}, got {self.representation!r}."
             )
+        if self.colour not in COLOURS:
+            raise ValueError(f"Expected colour in {COLOURS}, got {self.colour!r}.")
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output in {OUTPUTS}, got {self.output!r}.")
         if not 0.0 <= self.threshold <= 1.0:
@@ -93,28 +98,36 @@ class ModelSpec:
             if len(band) != 2 or not all(0.0 <= w <= 1.0 for w in band):
                 raise ValueError(f"Expected an uncertain band of two widths in [0, 1], got {self.uncertain_band!r}.")
             object.__setattr__(self, "uncertain_band", band)
-        expected = (self.policy.height, self.policy.width, 3)
+        expected = self.input_shape
         if "log_dct" in self.input_names and self.normalisation is None:
             raise ValueError("Expected normalisation statistics for a log_dct input.")
         if self.normalisation is not None and self.normalisation.mean.shape != expected:
             raise ValueError(
                 f"Expected normalisation of shape {expected}, got {self.normalisation.mean.shape}."
             )
+        if self.scope is not None and self.scope.channels != expected[2]:
+            raise ValueError(f"Expected a scope of {expected[2]}-channel profiles, got {self.scope.channels}.")
 
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(self.representation.split("+"))
 
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of each of the network's inputs, one crop's."""
+        return self.policy.height, self.policy.width, channels(self.colour)
+
     def make_inputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """The network's inputs, by name, for a (height, width, 3) uint8 RGB model input or an
-        (N, height, width, 3) stack of them (as :attr:`policy` cut them). Training and the runtime
-        both call this."""
+        (N, height, width, 3) stack of them (as :attr:`policy` cut them), each of
+        :attr:`input_shape`. Training and the runtime both call this."""
+        pixels = in_colour(rgb, self.colour)
         inputs = {}
         for name in self.input_names:
             if name == "log_dct":
-                inputs[name] = self.normalisation.apply(log_dct(rgb, self.log_eps))
+                inputs[name] = self.normalisation.apply(log_dct(pixels, self.log_eps))
             else:
-                inputs[name] = pixel_input(rgb)
+                inputs[name] = pixel_input(pixels)
         return inputs
 
     def read_scope(self, inputs: dict[str, np.ndarray], crops: np.ndarray) -> ScopeReading | None:
@@ -142,9 +155,11 @@ class ModelSpec:
     def to_json(self) -> dict:
         return {
             # The oldest format that can read this file, so older runtimes keep reading older kinds.
-            "format_version": (FORMAT_LOGIT if self.output == "logit" else
+            "format_version": (FORMAT_LUMA if self.colour != "rgb" else
+                               FORMAT_LOGIT if self.output == "logit" else
                                FORMAT_TILES if self.policy.mode == "tiles" else 1),
             "representation": self.representation,
+            **({"colour": self.colour} if self.colour != "rgb" else {}),
             "log_eps": self.log_eps,
             "policy": self.policy.to_dict(),
             "labels": {"0": "real", "1": "fake"},
@@ -188,6 +203,7 @@ class ModelSpec:
                 normalisation=normalisation,
                 representation=meta["representation"],
                 log_eps=float(meta["log_eps"]),
+                colour=str(meta.get("colour", "rgb")),
                 threshold=float(meta["threshold"]),
                 output=str(meta.get("output", "p_fake")),
                 temperature=float(meta.get("temperature", 1.0)),
@@ -215,10 +231,10 @@ def _uncertain_band(meta: dict) -> tuple[float, float] | None:
     return None if band is None else tuple(band)
 
 
-def _normalisation_from_blob(blob: bytes, policy: InputPolicy) -> Normalisation | None:
+def _normalisation_from_blob(blob: bytes, policy: InputPolicy, colour: str) -> Normalisation | None:
     if not blob:
         return None
-    shape = (policy.height, policy.width, 3)
+    shape = (policy.height, policy.width, channels(colour))
     count = int(np.prod(shape))
     if len(blob) != 2 * 4 * count:
         raise ModelFileError(
@@ -340,7 +356,8 @@ def read_spec(model_bytes: bytes) -> ModelSpec:
         raise ModelFileError("Model metadata is not a JSON object.")
     try:
         policy = InputPolicy.from_dict(meta["policy"])
-        normalisation = _normalisation_from_blob(entries.get(NORMALISATION_NAME, b""), policy)
+        normalisation = _normalisation_from_blob(entries.get(NORMALISATION_NAME, b""), policy,
+                                                 str(meta.get("colour", "rgb")))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, ModelFileError):
             raise

@@ -2,7 +2,7 @@
 
 The model answers for any picture, drawings and screenshots included, and for those its answer
 means nothing. Every crop's normalised log-DCT (what the network reads, already computed) is
-summarised as its mean in a few frequency bands per colour channel, averaged over the image's
+summarised as its mean in a few frequency bands per channel, averaged over the image's
 crops; the image's distance from the training images is the Mahalanobis distance of that profile
 from theirs. A model file records the training profiles' mean and precision and a cut-off set on
 validation images (:class:`Scope`); past the cut-off, the verdict carries a warning.
@@ -35,9 +35,9 @@ def band_weights(height: int, width: int, bands: int = BANDS) -> np.ndarray:
 
 
 def spectral_profile(log_dct: np.ndarray, bands: int = BANDS) -> np.ndarray:
-    """An image's profile from its (N, H, W, 3) normalised log-DCT crops: each band's mean per
+    """An image's profile from its (N, H, W, C) normalised log-DCT crops: each band's mean per
     channel, averaged over the crops, then the spread of those means over the crops (a vector of
-    ``2 * 3 * bands`` float64 values)."""
+    ``2 * C * bands`` float64 values)."""
     z = np.asarray(log_dct, dtype=np.float32)
     if z.ndim == 3:
         z = z[None]
@@ -95,12 +95,18 @@ class Scope:
 
     def __post_init__(self) -> None:
         n = self.mean.shape[0] if self.mean.ndim == 1 else -1
-        if n != 6 * self.bands or self.precision.shape != (n, n):
-            raise ValueError(f"Expected a {6 * self.bands}-value profile and its square precision, got "
+        if n not in (2 * self.bands, 6 * self.bands) or self.precision.shape != (n, n):
+            raise ValueError(f"Expected a profile of {2 * self.bands} values (one channel) or "
+                             f"{6 * self.bands} (three) and its square precision, got "
                              f"{self.mean.shape} and {self.precision.shape}.")
         if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.precision))
                 and np.isfinite(self.cutoff) and self.cutoff > 0 and 0 < self.flat_cutoff <= 1):
             raise ValueError("Expected finite scope statistics and a positive cut-off.")
+
+    @property
+    def channels(self) -> int:
+        """Channels of the log-DCT this scope profiles."""
+        return self.mean.shape[0] // (2 * self.bands)
 
     def distance(self, log_dct: np.ndarray) -> float:
         """Mahalanobis distance of the crops' profile from the training images'."""
@@ -137,7 +143,8 @@ class Scope:
                    bands=int(meta.get("bands", BANDS)))
 
 
-def fit_scope(train_profiles, val_profiles, val_flat, quantile: float = 0.99, shrinkage: float = 0.05) -> Scope:
+def fit_scope(train_profiles, val_profiles, val_flat, quantile: float = 0.99, shrinkage: float = 0.05,
+              bands: int = BANDS) -> Scope:
     """A :class:`Scope` from the training images' profiles; each cut-off is the ``quantile`` of the
     validation images' readings (images the statistics were not computed from), so that about
     ``2 * (1 - quantile)`` of images like them are warned. The covariance is shrunk toward its
@@ -154,4 +161,4 @@ def fit_scope(train_profiles, val_profiles, val_flat, quantile: float = 0.99, sh
     distances = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0.0))
     flat_cutoff = float(np.clip(np.quantile(np.asarray(val_flat, dtype=np.float64), quantile), 1e-3, 1.0))
     return Scope(mean=mean, precision=precision, cutoff=float(np.quantile(distances, quantile)),
-                 flat_cutoff=flat_cutoff, bands=train.shape[1] // 6)
+                 flat_cutoff=flat_cutoff, bands=bands)

@@ -140,7 +140,7 @@ def load_example(path: Path | str, spec: ModelSpec, augmentation: Augmentation |
 
 
 def image_inputs(path: Path | str, spec: ModelSpec) -> dict[str, np.ndarray]:
-    """One image's network inputs for every crop the policy cuts, (N, H, W, 3) by name: exactly what
+    """One image's network inputs for every crop the policy cuts, (N, H, W, C) by name: exactly what
     the runtime feeds for this file (N = 1 for a "resize" policy).
 
     Raises:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
+from deepfake_dct.detector.features import COLOURS
 from deepfake_dct.detector.images import POLICY_MODES, InputPolicy
 from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
 from deepfake_dct.training.data import check_fractions
@@ -73,6 +74,9 @@ class TrainOptions:
     processing_thumbnail: float = 0.0
     """With ``processing``: the chance that a crop gets a thumbnail's whole look (about 1/4 size,
     greyscale, JPEG q70-80, together), either class alike (``ProcessingChain.thumbnail_p``)."""
+    colour: str = "rgb"
+    """What the network reads of each crop, one of ``COLOURS``: its RGB, or its luma alone (blind to
+    greyscale and chroma subsampling by construction)."""
     resample: str = "area"
     """Filter that downscales larger images to the input size, one of ``RESAMPLE_NAMES``."""
     jpeg_quality: int = 75
@@ -100,6 +104,8 @@ class TrainOptions:
                 raise ValueError(f"Expected {name} of at least {least}, got {getattr(self, name)}.")
         if not self.lr > 0:
             raise ValueError(f"Expected a positive learning rate lr, got {self.lr}.")
+        if self.colour not in COLOURS:
+            raise ValueError(f"Expected colour in {COLOURS}, got {self.colour!r}.")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"Expected lr_schedule in {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if not 0.0 <= self.augment_p <= 1.0:
@@ -216,6 +222,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processing-thumbnail", type=float, default=d.processing_thumbnail,
                    help="with --processing: chance a crop instead gets a thumbnail's whole look (1/4 size, "
                         "greyscale, JPEG q70-80), either class alike (default: %(default)s)")
+    p.add_argument("--colour", default=d.colour, choices=COLOURS,
+                   help="what the network reads of each crop: its RGB, or its luma alone, blind to "
+                        "greyscale and chroma subsampling (default: %(default)s)")
     p.add_argument("--resample", default=d.resample, choices=RESAMPLE_NAMES,
                    help="filter that downscales larger images to the input size (default: %(default)s)")
     p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality,

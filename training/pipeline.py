@@ -71,9 +71,9 @@ def make_dataset(
     seed: int = 0,
     skips: SkipLog | None = None,
 ) -> tf.data.Dataset:
-    """Batches of ({input name: float32 (B, H, W, 3)}, float32 labels (B,), float32 weights (B,))."""
+    """Batches of ({input name: float32 (B, H, W, C)}, float32 labels (B,), float32 weights (B,))."""
     names = spec.input_names
-    shape = (spec.policy.height, spec.policy.width, 3)
+    shape = spec.input_shape
     skips = skips if skips is not None else SkipLog()
 
     def load(path: bytes, label: np.int32, element_seed: np.int64):
@@ -108,7 +108,7 @@ def make_crop_dataset(
     the generator is seeded by the run's seed and the file's path alone."""
     names = spec.input_names
     k = crops_per_image
-    shape = (k, spec.policy.height, spec.policy.width, 3)
+    shape = (k, *spec.input_shape)
     skips = skips if skips is not None else SkipLog()
 
     def load(path: bytes, label: np.int32, epoch_seed: np.int64):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, log_dct
+from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, RunningMoments, channels, in_colour, log_dct
 from deepfake_dct.detector.images import ImageError
 from deepfake_dct.detector.model_file import ModelSpec
 from deepfake_dct.training import metrics, rundir
@@ -27,9 +27,9 @@ STATISTICS_CROPS = 2
 
 
 def compute_normalisation(paths, options: TrainOptions, log_eps: float, skips) -> Normalisation:
-    """Per-coefficient log-DCT mean/std over the training images, as the model will see them: the
-    policy's one fitted input per image, or for a "tiles" model processed random crops (seeded by
-    each file's name, so a rerun computes the same statistics)."""
+    """Per-coefficient log-DCT mean/std over the training images, as the model will see them (in
+    its colour): the policy's one fitted input per image, or for a "tiles" model processed random
+    crops (seeded by each file's name, so a rerun computes the same statistics)."""
     policy, chain = options.policy(), options.chain()
     moments = RunningMoments()
     batch = []
@@ -44,7 +44,7 @@ def compute_normalisation(paths, options: TrainOptions, log_eps: float, skips) -
         except ImageError as e:
             skips.add(str(path), str(e))
             continue
-        batch += [log_dct(x, log_eps) for x in inputs]
+        batch += [log_dct(in_colour(x, options.colour), log_eps) for x in inputs]
         if len(batch) >= 256:
             moments.add(np.stack(batch))
             batch = []
@@ -95,7 +95,7 @@ def fit_one(arch: str, train_ds, val_ds, options: TrainOptions, out: Path, steps
     def select(inputs, label, weight):
         return {n: inputs[n] for n in names}, label, weight
 
-    model = build((options.size, options.size, 3))
+    model = build((options.size, options.size, channels(options.colour)))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate(options, steps_per_epoch)),
         loss="binary_crossentropy",
@@ -153,6 +153,7 @@ def train(data: Path, out: Path, options: TrainOptions = TrainOptions()) -> dict
         normalisation=normalisation,
         representation=representation,
         log_eps=DEFAULT_LOG_EPS,
+        colour=options.colour,
         architecture=options.arch,
         provenance=options.provenance or f"trained by deepfake-dct on {data.name}",
     )
