@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 import scipy.fft
+from PIL import Image
 
-from deepfake_dct.detector.features import Normalisation, RunningMoments, dct2, dct_matrix, log_dct
+from deepfake_dct.detector.features import (Normalisation, RunningMoments, channels, dct2, dct_matrix,
+                                            in_colour, log_dct, luma)
 
 
 @pytest.mark.parametrize("shape", [(128, 128, 3), (64, 96, 3), (32, 32)])
@@ -58,3 +60,24 @@ def test_normalisation_wrong_shape_raises():
 def test_normalisation_zero_std_is_rejected():
     with pytest.raises(ValueError, match="std > 0"):
         Normalisation(mean=np.zeros((1, 1, 1), np.float32), std=np.zeros((1, 1, 1), np.float32))
+
+
+def test_luma_is_pillows_greyscale_and_a_greyscale_copy_keeps_it_exactly(rng):
+    rgb = rng.integers(0, 256, (2, 24, 40, 3), dtype=np.uint8)
+    grey = np.stack([np.asarray(Image.fromarray(x).convert("L")) for x in rgb])
+    assert luma(rgb).shape == (2, 24, 40, 1) and luma(rgb).dtype == np.uint8
+    np.testing.assert_array_equal(luma(rgb)[..., 0], grey)
+    np.testing.assert_array_equal(luma(np.repeat(grey[..., None], 3, axis=-1)), luma(rgb))
+    np.testing.assert_array_equal(luma(np.full((1, 1, 3), 255, np.uint8)), [[[255]]])
+
+
+def test_in_colour_keeps_rgb_as_it_is_and_refuses_what_it_cannot_read(rng):
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert in_colour(rgb, "rgb") is rgb and in_colour(rgb, "luma").shape == (8, 8, 1)
+    assert channels("rgb") == 3 and channels("luma") == 1
+    with pytest.raises(ValueError, match="colour"):
+        channels("cmyk")
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        luma(rgb.astype(np.float32))
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        luma(rgb[..., :2])

@@ -2,11 +2,14 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from deepfake_dct.detector import Detector, ModelFileError, default_model_path
 from deepfake_dct.detector.features import Normalisation
 from deepfake_dct.detector.images import InputPolicy
-from deepfake_dct.detector.model_file import METADATA_NAME, ModelSpec, read_metadata, read_spec
+from deepfake_dct.detector.model_file import (METADATA_NAME, ModelSpec, _normalisation_from_blob,
+                                              read_metadata, read_spec)
+from deepfake_dct.detector.scope import BANDS, fit_scope
 
 
 @pytest.fixture(scope="module")
@@ -14,8 +17,9 @@ def model_bytes() -> bytes:
     return default_model_path().read_bytes()
 
 
-def small_spec(**kw) -> ModelSpec:
-    norm = Normalisation(mean=np.zeros((8, 8, 3), np.float32), std=np.ones((8, 8, 3), np.float32))
+def small_spec(channels: int = 3, **kw) -> ModelSpec:
+    shape = (8, 8, channels)
+    norm = Normalisation(mean=np.zeros(shape, np.float32), std=np.ones(shape, np.float32))
     return ModelSpec(policy=InputPolicy(8, 8), normalisation=norm, **kw)
 
 
@@ -147,3 +151,43 @@ def test_uncertain_band_round_trips_and_older_files_keep_theirs_from_extra():
     for bad in ([0.1], [0.1, 1.5], [-0.1, 0.1]):
         with pytest.raises(ValueError, match="uncertain band"):
             small_spec(uncertain_band=bad)
+
+
+def test_a_luma_model_gets_one_channel_the_same_for_a_photo_and_its_greyscale_copy(rng):
+    spec = small_spec(channels=1, colour="luma", representation="log_dct+pixels")
+    photo = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    grey = np.stack([np.asarray(Image.fromarray(x).convert("L").convert("RGB")) for x in photo])
+    inputs, grey_inputs = spec.make_inputs(photo), spec.make_inputs(grey)
+    assert spec.input_shape == (8, 8, 1)
+    for name in ("log_dct", "pixels"):
+        assert inputs[name].shape == (2, 8, 8, 1)
+        np.testing.assert_array_equal(inputs[name], grey_inputs[name])
+    assert not np.array_equal(small_spec().make_inputs(photo)["log_dct"], small_spec().make_inputs(grey)["log_dct"])
+
+
+def test_a_luma_model_is_format_4_round_trips_and_rgb_files_stay_as_they_were():
+    spec = small_spec(channels=1, colour="luma", output="logit")
+    meta = spec.to_json()
+    assert meta["format_version"] == 4 and meta["colour"] == "luma"
+    assert ModelSpec.from_json(meta, spec.normalisation).colour == "luma"
+    assert "colour" not in small_spec().to_json() and small_spec(output="logit").to_json()["format_version"] == 3
+    assert ModelSpec.from_json(small_spec().to_json(), small_spec().normalisation).colour == "rgb"
+    with pytest.raises(ModelFileError, match="colour"):
+        ModelSpec.from_json({**meta, "colour": "cmyk"}, spec.normalisation)
+    with pytest.raises(ValueError, match=r"normalisation of shape \(8, 8, 1\)"):
+        small_spec(colour="luma")  # three channels of statistics for a one-channel input
+
+
+def test_a_luma_models_statistics_and_scope_are_read_as_one_channel(rng):
+    spec = small_spec(channels=1, colour="luma")
+    blob = spec.normalisation_bytes()
+    read = _normalisation_from_blob(blob, spec.policy, "luma")
+    np.testing.assert_array_equal(read.mean, spec.normalisation.mean)
+    with pytest.raises(ModelFileError, match="bytes of normalisation"):
+        _normalisation_from_blob(blob, spec.policy, "rgb")
+    one_channel = fit_scope(rng.standard_normal((50, 2 * BANDS)), rng.standard_normal((20, 2 * BANDS)),
+                            np.zeros(20))
+    assert one_channel.channels == 1
+    assert small_spec(channels=1, colour="luma", scope=one_channel).scope is one_channel
+    with pytest.raises(ValueError, match="scope of 3-channel"):
+        small_spec(scope=one_channel)

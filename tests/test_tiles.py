@@ -89,17 +89,21 @@ def test_presplit_folder_keeps_its_own_split(presplit_data):
     assert split.labels["test"].count(1) == 12
 
 
-@pytest.fixture(scope="module")
-def tiles_run(presplit_data, tmp_path_factory):
+def _trained_tiles_run(data, run, **changes):
+    """(run folder, report) of a small native_net trained on 2x2 tiles of ``data``."""
     pytest.importorskip("tensorflow")
     from deepfake_dct.training.options import TrainOptions
     from deepfake_dct.training.train import train
 
-    run = tmp_path_factory.mktemp("tiles_run")
-    options = TrainOptions(arch="native_net", size=TILE, input_mode="tiles", grid=2, crops_per_image=2,
-                           processing=True, jpeg_quality=0, epochs=3, patience=3, batch_size=16)
-    report = train(presplit_data, run, options)
-    return run, report
+    options = TrainOptions(**{"arch": "native_net", "size": TILE, "input_mode": "tiles", "grid": 2,
+                              "crops_per_image": 2, "processing": True, "jpeg_quality": 0, "epochs": 3,
+                              "patience": 3, "batch_size": 16, **changes})
+    return run, train(data, run, options)
+
+
+@pytest.fixture(scope="module")
+def tiles_run(presplit_data, tmp_path_factory):
+    return _trained_tiles_run(presplit_data, tmp_path_factory.mktemp("tiles_run"))
 
 
 @pytest.mark.slow
@@ -143,6 +147,32 @@ def test_tiles_training_and_runtime_build_identical_inputs(tiles_run, presplit_d
     assert set(ours) == set(theirs) == {"log_dct", "pixels"}
     for name in ours:
         np.testing.assert_array_equal(ours[name], theirs[name])
+
+
+@pytest.mark.slow
+def test_a_luma_run_exports_one_channel_inputs_and_gives_a_greyscale_copy_the_same_verdict(
+        presplit_data, tmp_path):
+    from deepfake_dct.detector import Detector
+    from deepfake_dct.export.convert import export
+    from deepfake_dct.export.options import ExportOptions
+    from deepfake_dct.training import rundir
+    from deepfake_dct.training.data import image_inputs
+
+    run, _ = _trained_tiles_run(presplit_data, tmp_path / "run", colour="luma", epochs=1)
+    export(run, tmp_path, ExportOptions(variants=("dynamic",), max_accuracy_drop=100))
+    image = presplit_data / "test" / "fake" / "gen" / "f1.png"
+    grey = tmp_path / "grey.png"
+    Image.open(image).convert("L").save(grey)
+    ours = image_inputs(image, rundir.load_spec(run))
+    with Detector.from_file(tmp_path / "model_dynamic.tflite") as detector:
+        assert detector.spec.colour == "luma" and detector.spec.scope.channels == 1
+        analysis = detector.analyse(image)
+        assert analysis.inputs["log_dct"].shape == (4, TILE, TILE, 1)
+        for name in ("log_dct", "pixels"):
+            np.testing.assert_array_equal(ours[name], analysis.inputs[name])
+        as_grey = detector.detect(grey)
+    assert as_grey.p_fake == analysis.detection.p_fake
+    assert [c.p_fake for c in as_grey.crops] == [c.p_fake for c in analysis.detection.crops]
 
 
 def test_history_step_comes_first_and_only_when_asked():

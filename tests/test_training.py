@@ -61,6 +61,11 @@ def test_the_chain_draws_resize_factors_from_processing_min_scale_up_to_one():
                              ).processing_min_scale == 0.25
 
 
+def test_colour_flag_parses_into_the_options():
+    assert options_from_args(parser().parse_args(["data", "--out", "run", "--colour", "luma"])).colour == "luma"
+    assert TrainOptions().colour == "rgb"
+
+
 def test_processing_thumbnail_reaches_the_chain():
     assert TrainOptions(input_mode="tiles", processing=True, processing_thumbnail=0.3).chain().thumbnail_p == 0.3
     assert options_from_args(parser().parse_args(["data", "--out", "run", "--processing-thumbnail", "0.3"])
@@ -85,6 +90,7 @@ def test_processing_thumbnail_reaches_the_chain():
     ({"processing_min_scale": 0.0}, "processing_min_scale .a resize factor. in .0, 1."),
     ({"processing_min_scale": 1.5}, "processing_min_scale .a resize factor. in .0, 1."),
     ({"processing_thumbnail": -0.1}, "processing_thumbnail .a probability. in 0..1"),
+    ({"colour": "grey"}, "Expected colour in"),
 ])
 def test_unusable_option_is_a_value_error_naming_it(change, message):
     with pytest.raises(ValueError, match=message):
