@@ -74,9 +74,9 @@ class Analysis:
     model_input: np.ndarray
     """(H, W, 3) uint8 RGB: the image as the model reads it (of several crops, the most fake-looking)."""
     spectrum: np.ndarray
-    """(H, W, 3) float32 log-DCT of the model input."""
+    """(H, W, C) float32 log-DCT of the model input (C = 1 for a model that reads luma)."""
     departure: np.ndarray | None
-    """(H, W, 3) float32 normalised log-DCT (z-scores against the training set's mean spectrum),
+    """(H, W, C) float32 normalised log-DCT (z-scores against the training set's mean spectrum),
     None for a model that does not read the spectrum."""
     evidence: np.ndarray
     """The image (shrunk for display only) with each crop the model read outlined and tinted by its
@@ -461,24 +461,34 @@ def table_ui(rows: list[dict]) -> None:
 def how_it_works_ui(detector: Detector) -> None:
     """The pipeline, with the network's layers read from the loaded model file."""
     spec, policy = detector.spec, detector.spec.policy
+    if policy.mode == "tiles":
+        fitted = (f"cut into up to {policy.grid}x{policy.grid} crops of {policy.width}x{policy.height} "
+                  f"pixels on a fixed grid, at native resolution (never resampled); each crop is scored "
+                  f"and the verdict averages their logits.")
+    else:
+        fitted = (f"centre-cropped to the input's shape and downscaled to {policy.width}x{policy.height} "
+                  f"({policy.resample} filter).")
     steps = [
-        f"**Image to input.** The file is decoded as RGB (EXIF rotation applied), centre-cropped to "
-        f"the input's shape and downscaled to {policy.width}x{policy.height} ({policy.resample} "
-        f"filter). A smaller image is refused: upsampling would paint the very patterns the model "
-        f"looks for."
+        f"**Image to input.** The file is decoded as RGB (EXIF rotation applied) and {fitted} A "
+        f"smaller image is refused: upsampling would paint the very patterns the model looks for."
         + (f" It is then re-encoded as JPEG quality {policy.jpeg_quality}, as every training image "
            f"was." if policy.jpeg_quality else ""),
     ]
+    luma = spec.colour == "luma"
+    if luma:
+        steps.append("**Luma.** Only the crop's brightness is read (ITU-R BT.601 greyscale, as JPEG "
+                     "stores it): a greyscale copy of a photo gets the same verdict as the photo.")
     if "log_dct" in spec.input_names:
         steps += [
-            "**DCT.** The 2-D discrete cosine transform of each colour channel (R, G, B) turns the "
-            "picture into frequencies: coarse shapes top left, fine detail bottom right.",
+            "**DCT.** The 2-D discrete cosine transform of "
+            + ("the luma" if luma else "each colour channel (R, G, B)")
+            + " turns the picture into frequencies: coarse shapes top left, fine detail bottom right.",
             f"**log.** log(|DCT| + {spec.log_eps:g}), so that weak and strong frequencies both count.",
             "**Normalise.** Each coefficient minus its mean over the training images, divided by its "
             "standard deviation (both stored in the model file): the departure picture above.",
         ]
     if "pixels" in spec.input_names:
-        steps.append("**Pixels.** The RGB values scaled to [-1, 1].")
+        steps.append(f"**Pixels.** The {'luma' if luma else 'RGB'} values scaled to [-1, 1].")
     steps += [
         f"**CNN** (`{spec.architecture or 'not stated'}`), the layers below, gives **p_fake**.",
         f"**Verdict.** Fake if p_fake is at or above the threshold, else Real. The model's own "

@@ -93,7 +93,10 @@ def test_app_started_without_images_shows_prompt_and_bundled_model(detector):
     assert any("Upload images" in i.value for i in at.info)
     assert any(detector.model_name in m.value for m in at.sidebar.markdown)
     assert at.slider(key="threshold:startup").value == pytest.approx(detector.threshold)
-    layers = next(e for e in at.expander if e.label.startswith("How it works")).dataframe[0].value
+    how = next(e for e in at.expander if e.label.startswith("How it works"))
+    steps = how.markdown[0].value
+    assert "at native resolution (never resampled)" in steps and "downscaled" not in steps  # a tiles model
+    layers = how.dataframe[0].value
     assert list(layers.columns) == ["op", "output_shape", "dtype", "parameters"]
     assert "DELEGATE" not in set(layers["op"])
 
