@@ -48,7 +48,7 @@ def test_validation_reals_are_scored_after_each_stress_step(tmp_path):
 
     from deepfake_dct.detector.images import InputPolicy
     from deepfake_dct.detector.model_file import ModelSpec
-    from deepfake_dct.training.calibrate import STRESS_STEPS, reals_flagged, stressed_reals_flagged
+    from deepfake_dct.training.calibrate import STRESS_STEPS, stressed_reals_flagged
     from deepfake_dct.training.data import Split
 
     rng = np.random.default_rng(0)
@@ -64,5 +64,3 @@ def test_validation_reals_are_scored_after_each_stress_step(tmp_path):
     assert list(flagged) == list(STRESS_STEPS) == ["greyscale", "x0.5 resize (area)"]
     assert flagged["greyscale"] == {"flagged": 1.0, "images": 3}  # the reals only, every one made grey
     assert flagged["x0.5 resize (area)"] == {"flagged": 0.0, "images": 2}  # still colour; one too small
-    assert reals_flagged([0, 0, 1, 0], [0.2, 0.8, 0.9, 0.4], 0.5) == {"flagged": 1 / 3, "images": 3}
-    assert reals_flagged([1], [0.9], 0.5) == {"flagged": None, "images": 0}

@@ -30,6 +30,11 @@ def test_best_threshold_separable_scores_splits_classes():
     assert metrics.accuracy(labels, scores, threshold) == 1.0
 
 
+def test_reals_flagged_at_counts_the_reals_alone():
+    assert metrics.reals_flagged_at([0, 0, 1, 0], [0.2, 0.8, 0.9, 0.4], 0.5) == {"flagged": 1 / 3, "images": 3}
+    assert metrics.reals_flagged_at([1], [0.9], 0.5) == {"flagged": None, "images": 0}
+
+
 def test_threshold_flagging_at_most_a_share_of_reals_sits_just_above_the_next_real():
     labels = np.r_[np.zeros(100), np.ones(3)]
     scores = np.r_[np.linspace(0.0, 0.99, 100), [0.2, 0.985, 0.999]]  # reals' top three: 0.97, 0.98, 0.99

@@ -124,8 +124,8 @@ def calibrate(model, spec: ModelSpec, split: Split, skips, max_reals_flagged: fl
                  else metrics.threshold_flagging_at_most(y, calibrated, max_reals_flagged))
     band = [uncertain_margin(y, calibrated, threshold, side) for side in (-1, 1)]
     margin = max(band)
-    flagged = {"as stored": reals_flagged(stored[0], stored_p, threshold),
-               f"JPEG q{CALIBRATION_JPEG}": reals_flagged(resaved[0], calibrated[len(stored[0]):], threshold),
+    flagged = {"as stored": metrics.reals_flagged_at(stored[0], stored_p, threshold),
+               f"JPEG q{CALIBRATION_JPEG}": metrics.reals_flagged_at(resaved[0], calibrated[len(stored[0]):], threshold),
                **stressed_reals_flagged(model, dataclasses.replace(spec, temperature=temperature), split, threshold)}
     scope = fit_split_scope(spec, split) if "log_dct" in spec.input_names else None
     # Files of format 3 kept the band in "extra"; it is a field now, and stale there after a refit.
@@ -146,20 +146,13 @@ def calibrate(model, spec: ModelSpec, split: Split, skips, max_reals_flagged: fl
     return Calibration(spec, facts, (stored[0], stored_p))
 
 
-def reals_flagged(labels, p_fake, threshold: float) -> dict:
-    """{"flagged": the share of the reals among ``labels`` at or above ``threshold``, "images": how many}."""
-    real = np.asarray(labels) == 0
-    return {"flagged": float(np.mean(np.asarray(p_fake)[real] >= threshold)) if real.any() else None,
-            "images": int(real.sum())}
-
-
 def stressed_reals_flagged(model, spec: ModelSpec, split: Split, threshold: float) -> dict:
-    """Per step of :data:`STRESS_STEPS`, :func:`reals_flagged` for the validation reals after it
+    """Per step of :data:`STRESS_STEPS`, ``metrics.reals_flagged_at`` for the validation reals after it
     (scored with ``spec``, calibrated); an image a step shrinks below one crop is left out."""
     from deepfake_dct.training.pipeline import SkipLog
 
     paths = [path for path, label in zip(split.paths("val"), split.labels["val"]) if label == 0]
-    return {name: reals_flagged(*predict_images(model, paths, [0] * len(paths), spec, SkipLog(), steps), threshold)
+    return {name: metrics.reals_flagged_at(*predict_images(model, paths, [0] * len(paths), spec, SkipLog(), steps), threshold)
             for name, steps in STRESS_STEPS.items()}
 
 

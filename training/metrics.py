@@ -60,6 +60,14 @@ def threshold_flagging_at_most(labels, scores, reals_flagged: float) -> float:
     return float(np.nextafter(real[allowed], np.inf)) if allowed < real.size else float(real.min())
 
 
+def reals_flagged_at(labels, p_fake, threshold: float) -> dict:
+    """{"flagged": the share of the reals among ``labels`` at or above ``threshold`` (None without
+    reals), "images": how many reals}."""
+    real = np.asarray(labels) == 0
+    return {"flagged": float(np.mean(np.asarray(p_fake)[real] >= threshold)) if real.any() else None,
+            "images": int(real.sum())}
+
+
 def summary(labels, scores, threshold: float) -> dict:
     """Accuracy, balanced accuracy, per-class accuracy and ROC AUC at one threshold."""
     y = np.asarray(labels).astype(bool)
