@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepfake_dct.detector.features import COLOURS, DEFAULT_LOG_EPS, Normalisation, channels, in_colour, log_dct, pixel_input
+from deepfake_dct.detector.features import DEFAULT_LOG_EPS, Normalisation, channels, in_colour, log_dct, pixel_input
 from deepfake_dct.detector.images import InputPolicy
 from deepfake_dct.detector.scope import Scope, ScopeReading
 
@@ -53,7 +53,7 @@ class ModelSpec:
     log_eps: float = DEFAULT_LOG_EPS
     """eps in log(|DCT| + eps)."""
     colour: str = "rgb"
-    """One of COLOURS: the channels the network reads, made from the RGB crop (:func:`in_colour`)."""
+    """One of ``features.COLOURS``: the channels the network reads, made from the RGB crop (:func:`in_colour`)."""
     threshold: float = 0.5
     """p_fake at or above this is labelled "fake"; chosen on the validation split."""
     output: str = "p_fake"
@@ -83,8 +83,6 @@ class ModelSpec:
             raise ValueError(
                 f"Expected representation in {REPRESENTATIONS}, got {self.representation!r}."
             )
-        if self.colour not in COLOURS:
-            raise ValueError(f"Expected colour in {COLOURS}, got {self.colour!r}.")
         if self.output not in OUTPUTS:
             raise ValueError(f"Expected output in {OUTPUTS}, got {self.output!r}.")
         if not 0.0 <= self.threshold <= 1.0:
@@ -98,7 +96,7 @@ class ModelSpec:
             if len(band) != 2 or not all(0.0 <= w <= 1.0 for w in band):
                 raise ValueError(f"Expected an uncertain band of two widths in [0, 1], got {self.uncertain_band!r}.")
             object.__setattr__(self, "uncertain_band", band)
-        expected = self.input_shape
+        expected = self.input_shape  # raises for an unknown colour
         if "log_dct" in self.input_names and self.normalisation is None:
             raise ValueError("Expected normalisation statistics for a log_dct input.")
         if self.normalisation is not None and self.normalisation.mean.shape != expected:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
-from deepfake_dct.detector.features import COLOURS
+from deepfake_dct.detector.features import COLOURS, channels
 from deepfake_dct.detector.images import POLICY_MODES, InputPolicy
 from deepfake_dct.training.augment import PERTURBATIONS, Augmentation
 from deepfake_dct.training.data import check_fractions
@@ -104,8 +104,7 @@ class TrainOptions:
                 raise ValueError(f"Expected {name} of at least {least}, got {getattr(self, name)}.")
         if not self.lr > 0:
             raise ValueError(f"Expected a positive learning rate lr, got {self.lr}.")
-        if self.colour not in COLOURS:
-            raise ValueError(f"Expected colour in {COLOURS}, got {self.colour!r}.")
+        channels(self.colour)  # raises for an unknown colour
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"Expected lr_schedule in {LR_SCHEDULES}, got {self.lr_schedule!r}.")
         if not 0.0 <= self.augment_p <= 1.0:
