@@ -234,27 +234,12 @@ def _history(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _calibrate(args: argparse.Namespace) -> tuple[str, int]:
-    from deepfake_dct.detector import uncertain_range
-    from deepfake_dct.training.calibrate import recalibrate_run
+    from deepfake_dct.training.calibrate import describe_calibration, recalibrate_run
 
     facts = recalibrate_run(Path(args.run), Path(args.data_root) if args.data_root else None, args.grid,
                             args.max_reals_flagged)
-    cutoffs = facts["scope_cutoffs"]
-    auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
-    low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
-    flagged = ", ".join(f"{k} {'n/a' if v['flagged'] is None else format(v['flagged'], '.1%')} of {v['images']}"
-                        for k, v in facts["validation_reals_flagged"].items())
-    return (f"{args.run} (grid {facts['grid']}): validation ROC AUC {auc}; "
-            f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f} "
-            f"({facts['threshold_rule']}), "
-            f"uncertain from {low:.2f} to {high:.2f}; validation reals flagged: {flagged}; validation log loss "
-            f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
-            f"({facts['calibration_set']})"
-            + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "
-               f"{cutoffs['flat']:.3f}" if cutoffs else "")
-            + f"; held-out test split (n={facts['test']['n']}): accuracy {facts['test']['accuracy']:.4f}, "
-              f"ROC AUC {facts['test']['roc_auc']:.4f}"
-            + f". Recorded in {Path(args.run) / 'spec.json'}; `deepfake-dct export {args.run}` embeds it."), 0
+    return (f"{args.run} {describe_calibration(facts)}. Recorded in {Path(args.run) / 'spec.json'}; "
+            f"`deepfake-dct export {args.run}` embeds it."), 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -116,6 +116,13 @@ def _run_dataset(argv: Sequence[str]) -> int:
     return dataset_main(list(argv))
 
 
+def _run_ensemble(argv: Sequence[str]) -> int:
+    _quiet_tensorflow()
+    from deepfake_dct.training.ensemble import main as ensemble_main
+
+    return ensemble_main(list(argv))
+
+
 def _run_batch(argv: Sequence[str]) -> int:
     from deepfake_dct.apps.batch.cli import main as batch_main
 
@@ -130,6 +137,7 @@ DELEGATED = {
     "evaluate": _run_evaluate,
     "analyze": _run_analyze,
     "batch": _run_batch,
+    "ensemble": _run_ensemble,
 }
 
 
@@ -169,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("evaluate", help="score a model, robustness matrix, paper comparison (see --help)")
     sub.add_parser("analyze", help="spectra, upsampling artifacts, architecture (see --help)")
     sub.add_parser("dataset", help="assemble a training folder from public sources (see --help)")
+    sub.add_parser("ensemble", help="join runs of one recipe at other seeds into one averaged network (see --help)")
     sub.add_parser("batch", help="score many images on Apache Beam, sharded output (see --help)")
     return parser
 

@@ -103,3 +103,25 @@ def trained_run(synthetic_data, tmp_path_factory) -> Path:
                  "--size", str(SYNTHETIC_SIZE), "--jpeg-quality", "0", "--epochs", "25", "--patience", "6"])
     assert code == 0
     return run
+
+
+@pytest.fixture(scope="session")
+def presplit_data(tmp_path_factory):
+    """train/val/test folders of 1/f-noise "reals" and 2x nearest/bilinear-upsampled "fakes", 64x96
+    pixels: several 32x32 tiles each."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("presplit")
+    rng = np.random.default_rng(3)
+    for split, n in (("train", 40), ("val", 12), ("test", 12)):
+        for label in ("real", "fake"):
+            folder = root / split / label / "gen"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                if label == "real":
+                    image = Image.fromarray(smooth_noise(rng, 64, 96))
+                else:
+                    resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR)[i % 2]
+                    image = Image.fromarray(smooth_noise(rng, 32, 48)).resize((96, 64), resample)
+                image.save(folder / f"{label[0]}{i}.png")
+    return root

@@ -29,3 +29,21 @@ def smooth_noise(rng: np.random.Generator, height: int, width: int) -> np.ndarra
         field = (field - field.mean()) / (field.std() + 1e-9)
         channels.append(np.clip(128 + 40 * field, 0, 255))
     return np.stack(channels, axis=-1).astype(np.uint8)
+
+
+#: The crop size of the small tiles runs (``presplit_data``'s images hold several).
+TILE = 32
+
+
+def trained_tiles_run(data, run, **changes):
+    """(run folder, report) of a small native_net trained on 2x2 tiles of ``data``."""
+    import pytest
+
+    pytest.importorskip("tensorflow")
+    from deepfake_dct.training.options import TrainOptions
+    from deepfake_dct.training.train import train
+
+    options = TrainOptions(**{"arch": "native_net", "size": TILE, "input_mode": "tiles", "grid": 2,
+                              "crops_per_image": 2, "processing": True, "jpeg_quality": 0, "epochs": 3,
+                              "patience": 3, "batch_size": 16, **changes})
+    return run, train(data, run, options)

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import smooth_noise
+from helpers import TILE, smooth_noise, trained_tiles_run
 from deepfake_dct.detector.images import InputPolicy
 from deepfake_dct.training.data import is_presplit, make_split
 from deepfake_dct.training.perturb import NO_PROCESSING, ProcessingChain
 from deepfake_dct.training.tiles import crop_rng, sample_crops
-
-TILE = 32
 
 
 def test_sample_crops_without_processing_are_windows_of_the_image(rng):
@@ -61,26 +59,6 @@ def test_processing_chain_refuses_upsampling_and_unknown_filters():
         ProcessingChain(filters=("sinc",))
 
 
-@pytest.fixture(scope="module")
-def presplit_data(tmp_path_factory):
-    """train/val/test folders of 1/f-noise "reals" and 2x nearest/bilinear-upsampled "fakes", 64x96
-    pixels: several 32x32 tiles each."""
-    root = tmp_path_factory.mktemp("presplit")
-    rng = np.random.default_rng(3)
-    for split, n in (("train", 40), ("val", 12), ("test", 12)):
-        for label in ("real", "fake"):
-            folder = root / split / label / "gen"
-            folder.mkdir(parents=True)
-            for i in range(n):
-                if label == "real":
-                    image = Image.fromarray(smooth_noise(rng, 64, 96))
-                else:
-                    resample = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR)[i % 2]
-                    image = Image.fromarray(smooth_noise(rng, 32, 48)).resize((96, 64), resample)
-                image.save(folder / f"{label[0]}{i}.png")
-    return root
-
-
 def test_presplit_folder_keeps_its_own_split(presplit_data):
     assert is_presplit(presplit_data)
     split = make_split(presplit_data)
@@ -89,21 +67,9 @@ def test_presplit_folder_keeps_its_own_split(presplit_data):
     assert split.labels["test"].count(1) == 12
 
 
-def _trained_tiles_run(data, run, **changes):
-    """(run folder, report) of a small native_net trained on 2x2 tiles of ``data``."""
-    pytest.importorskip("tensorflow")
-    from deepfake_dct.training.options import TrainOptions
-    from deepfake_dct.training.train import train
-
-    options = TrainOptions(**{"arch": "native_net", "size": TILE, "input_mode": "tiles", "grid": 2,
-                              "crops_per_image": 2, "processing": True, "jpeg_quality": 0, "epochs": 3,
-                              "patience": 3, "batch_size": 16, **changes})
-    return run, train(data, run, options)
-
-
 @pytest.fixture(scope="module")
 def tiles_run(presplit_data, tmp_path_factory):
-    return _trained_tiles_run(presplit_data, tmp_path_factory.mktemp("tiles_run"))
+    return trained_tiles_run(presplit_data, tmp_path_factory.mktemp("tiles_run"))
 
 
 @pytest.mark.slow
@@ -158,7 +124,7 @@ def test_a_luma_run_exports_one_channel_inputs_and_gives_a_greyscale_copy_the_sa
     from deepfake_dct.training import rundir
     from deepfake_dct.training.data import image_inputs
 
-    run, _ = _trained_tiles_run(presplit_data, tmp_path / "run", colour="luma", epochs=1)
+    run, _ = trained_tiles_run(presplit_data, tmp_path / "run", colour="luma", epochs=1)
     export(run, tmp_path, ExportOptions(variants=("dynamic",), max_accuracy_drop=100))
     image = presplit_data / "test" / "fake" / "gen" / "f1.png"
     grey = tmp_path / "grey.png"

@@ -163,6 +163,27 @@ def with_test_summary(spec: ModelSpec, labels, scores) -> tuple[ModelSpec, dict]
     return dataclasses.replace(spec, extra={**spec.extra, "test": test}), test
 
 
+def describe_calibration(facts: dict) -> str:
+    """One line of what :func:`calibrate` fitted (``facts``, with the held-out summary as "test")."""
+    from deepfake_dct.detector import uncertain_range
+
+    cutoffs = facts["scope_cutoffs"]
+    auc = ", ".join(f"{k} {v:.4f}" for k, v in facts["validation_roc_auc"].items())
+    low, high = uncertain_range(facts["threshold"], tuple(facts["uncertain_band"]))
+    flagged = ", ".join(f"{k} {'n/a' if v['flagged'] is None else format(v['flagged'], '.1%')} of {v['images']}"
+                        for k, v in facts["validation_reals_flagged"].items())
+    return (f"(grid {facts['grid']}): validation ROC AUC {auc}; "
+            f"temperature {facts['temperature']:.3f}, threshold {facts['threshold']:.4f} "
+            f"({facts['threshold_rule']}), "
+            f"uncertain from {low:.2f} to {high:.2f}; validation reals flagged: {flagged}; validation log loss "
+            f"{facts['validation_log_loss_before']:.4f} -> {facts['validation_log_loss_after']:.4f} "
+            f"({facts['calibration_set']})"
+            + (f"; out of scope past spectral distance {cutoffs['distance']:.2f} or flat fraction "
+               f"{cutoffs['flat']:.3f}" if cutoffs else "")
+            + f"; held-out test split (n={facts['test']['n']}): accuracy {facts['test']['accuracy']:.4f}, "
+              f"ROC AUC {facts['test']['roc_auc']:.4f}")
+
+
 def _log_loss(labels, p) -> float:
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
     y = np.asarray(labels, dtype=np.float64)
