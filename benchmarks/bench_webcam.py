@@ -1,6 +1,6 @@
 """Frames per second of the webcam loop, end to end: read (decode), convert, crop, detect, overlay.
 
-    .venv/bin/python benchmarks/bench_webcam.py [--frames 300] [--repeats 3] [--threads 1 2]
+    .venv/bin/python benchmarks/bench_webcam.py [--frames 300] [--repeats 3] [--threads 1 2] [--model FILE]
 
 Writes a 640x480 test video (a sample face from tests/data moving over a blurred-noise background),
 runs :func:`deepfake_dct.apps.webcam.run` on it -- exactly the loop ``deepfake-dct webcam --video FILE --no-display``
@@ -163,7 +163,7 @@ def estimate_pi(costs: dict[str, float], macs: int, counts: dict[str, int],
     return pi
 
 
-def accuracy(split_path: Path, faces) -> None:
+def accuracy(split_path: Path, faces, model: str | None) -> None:
     """How the verdicts hold up when a test-split thumbnail reaches the model the way a video frame
     does: as it is, nearest-upscaled 4x (the area downscale undoes it exactly), bicubic-upscaled 4x
     (roughly what a camera's optics and scaler do), and as the face crop out of that bicubic frame."""
@@ -174,7 +174,7 @@ def accuracy(split_path: Path, faces) -> None:
     variants = {"thumbnail 128x128": [], "nearest 4x, --roi full": [], "bicubic 4x, --roi full": []}
     if faces is not None:
         variants["bicubic 4x, --roi face"] = []
-    with Detector.from_file(num_threads=1) as detector:
+    with Detector.from_file(model, num_threads=1) as detector:
         for name, truth in zip(split["files"]["test"], split["labels"]["test"]):
             thumb = cv2.imread(str(root / name))
             nearest = cv2.resize(thumb, (512, 512), interpolation=cv2.INTER_NEAREST)
@@ -198,6 +198,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=300, help="frames in the test video (default 300)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each configuration (default 3)")
+    p.add_argument("--model", default=None, help=".tflite to run (default: the bundled model)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                    help="interpreter and OpenCV threads to run with (default 1 2; on a Pi 4: 1 4)")
     p.add_argument(
@@ -222,6 +223,7 @@ def main(argv=None) -> int:
         f"python {platform.python_version()}, OpenCV {cv2.__version__}, numpy {np.__version__}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
+    print(f"model: {args.model or 'the bundled model'}")
     with tempfile.TemporaryDirectory() as tmp:
         video = make_video(Path(tmp), args.frames)
         print(
@@ -238,7 +240,7 @@ def main(argv=None) -> int:
         for label, roi, make_finder in configs:
             for threads in args.threads:
                 cv2.setNumThreads(threads)
-                with Detector.from_file(num_threads=threads) as detector:
+                with Detector.from_file(args.model, num_threads=threads) as detector:
                     runs = [run_once(video, detector, roi, make_finder and make_finder()) for _ in range(args.repeats)]
                 fps = [r[0] for r in runs]
                 s = runs[-1][1]
@@ -247,7 +249,7 @@ def main(argv=None) -> int:
                     f"{1e3 / max(fps):9.2f}  {s.frames_with_verdict}/{s.frames_seen} frames with a verdict"
                 )
         cv2.setNumThreads(1)
-        with Detector.from_file(num_threads=1) as detector:
+        with Detector.from_file(args.model, num_threads=1) as detector:
             costs, counts = stage_costs(video, detector, faces)
             macs = multiply_adds(detector)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
@@ -276,7 +278,7 @@ def main(argv=None) -> int:
                   f"= {1e3 / hi:5.1f}..{1e3 / lo:5.1f} FPS | Pi 5 {PI5_SPEEDUP[0] * 1e3 / hi:5.1f}.."
                   f"{PI5_SPEEDUP[1] * 1e3 / lo:5.1f} FPS")
     if args.accuracy is not None:
-        accuracy(args.accuracy, faces)
+        accuracy(args.accuracy, faces, args.model)
     return 0
 
 
