@@ -1,0 +1,82 @@
+"""benchmarks/check_rule.py: v17's shipping rule read off evaluate_native.sh's reports."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location("check_rule", Path(__file__).parents[1] / "benchmarks" / "check_rule.py")
+check_rule = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(check_rule)
+
+
+def _real(source, images, flagged):
+    return {"class": "real", "source": source, "images": images, "flagged_fake": flagged, "roc_auc_vs_reals": None}
+
+
+def _fake(source, caught, auc, auc_mean):
+    return {"class": "fake", "source": source, "images": 100, "flagged_fake": caught, "roc_auc_vs_reals": auc,
+            "roc_auc_real_sources_alike": auc_mean}
+
+
+def _passing() -> dict[str, dict]:
+    """Reports a model passing every line by a margin."""
+    reals = [_real("lfw", 1000, 0.005), _real("ffhq-png", 15, 2 / 15), _real("camera", 85, 0.02)]
+    stored = {"sources": reals + [_fake("stylegan2", 0.97, 0.998, 0.99), _fake("stylegan3", 0.5, 0.93, 0.84)],
+              "clean": {"expected_calibration_error": 0.04},
+              "other": [{"source": "drawing", "images": 85, "out_of_scope": 0.95},
+                        {"source": "all", "images": 371, "out_of_scope": 0.98}]}
+    q75 = {"sources": reals + [_fake("stylegan2", 0.3, 0.96, 0.95), _fake("stylegan3", 0.2, 0.82, 0.8)],
+           "clean": {"expected_calibration_error": 0.035}}
+    invariance = {"invariance": [
+        {"condition": "clean", "reals_flagged": 0.02, "roc_auc": 0.95},
+        {"condition": "resize x0.5 bilinear", "reals_flagged": 0.035, "roc_auc": 0.9},
+        {"condition": "resize x0.5 nearest + JPEG q75", "reals_flagged": 0.5, "roc_auc": 0.8},  # not a plain resize
+        {"condition": "JPEG q75", "reals_flagged": 0.02, "roc_auc": 0.89}]}
+    return {"sources": stored, "sources_q75": q75, "invariance": invariance}
+
+
+def _write(folder: Path, reports: dict[str, dict]) -> Path:
+    for name, report in reports.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+def test_a_model_inside_every_limit_passes_every_line(tmp_path, capsys):
+    assert check_rule.main([str(_write(tmp_path, _passing()))]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("PASS  line") == 4 and "every line passes" in printed
+    assert "at most 1.5 points" in printed  # the combined condition is not a resize alone
+    assert "lossless FFHQ 2 of 15" in printed and "after JPEG q75 0.890" in printed
+
+
+@pytest.mark.parametrize("change, failing", [
+    (lambda r: r["sources"]["sources"][1].update(flagged_fake=5 / 15), "line 2"),        # 5 lossless FFHQ faces
+    (lambda r: r["sources"]["sources"][0].update(flagged_fake=0.011), "line 2"),         # all reals over 1%
+    (lambda r: r["sources_q75"]["sources"][3].update(flagged_fake=0.09), "line 1"),      # re-saved fakes pass
+    (lambda r: r["sources"]["sources"][4].update(roc_auc_real_sources_alike=0.6), "line 3"),
+    (lambda r: r["invariance"]["invariance"][1].update(reals_flagged=0.071), "line 4"),  # 5.1 points
+    (lambda r: r["sources_q75"]["clean"].update(expected_calibration_error=0.054), "line 4"),
+])
+def test_one_figure_past_its_limit_fails_that_line_alone(tmp_path, capsys, change, failing):
+    reports = copy.deepcopy(_passing())
+    change(reports)
+    assert check_rule.main([str(_write(tmp_path, reports))]) == 1
+    printed = capsys.readouterr().out
+    assert printed.count("FAIL  line") == 1 and f"FAIL  {failing}:" in printed
+    assert printed.rstrip().endswith(f"the rule fails: {failing}")
+
+
+def test_a_missing_source_or_report_is_named_with_status_2(tmp_path, capsys):
+    reports = _passing()
+    reports["sources"]["sources"] = [r for r in reports["sources"]["sources"] if r["source"] != "ffhq-png"]
+    assert check_rule.main([str(_write(tmp_path / "a", reports))]) == 2
+    assert "no real source named 'ffhq-png'" in capsys.readouterr().err
+    del reports["invariance"]
+    assert check_rule.main([str(_write(tmp_path / "b", reports))]) == 2
+    assert "invariance/report.json: not a readable report" in capsys.readouterr().err
