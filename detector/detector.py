@@ -51,6 +51,12 @@ class DetectorOptions:
     threshold and uncertain band move with it, so the same images are flagged: only what p_fake
     says changes. None keeps the calibration's own (``ModelSpec.calibration_base_rate``)."""
 
+    def __post_init__(self):
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
+        if self.base_rate is not None and not 0.0 < self.base_rate < 1.0:
+            raise ValueError(f"Expected a base rate (a share of fakes) in (0, 1), got {self.base_rate}.")
+
 
 @dataclass(frozen=True)
 class BaseRateShift:
@@ -208,8 +214,6 @@ class Detector:
                 self.threshold, margin = self.base_rate_shift.operating_point(self.threshold, margin)
         else:
             self.threshold = float(threshold)
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"Expected a threshold in [0, 1], got {self.threshold}.")
         self.uncertain_margin: float | tuple[float, float] = margin
 
     def _base_rate_shift(self) -> BaseRateShift | None:
@@ -217,8 +221,6 @@ class Detector:
         rate = self.options.base_rate
         if rate is None:
             return None
-        if not 0.0 < rate < 1.0:
-            raise ValueError(f"Expected a base rate (a share of fakes) in (0, 1), got {rate}.")
         if self.spec.calibration_base_rate is None:
             raise ValueError(f"Expected a model file that records its calibration's base rate to restate "
                              f"p_fake at {rate}; this one does not (refit it: deepfake-dct analyze calibrate).")
