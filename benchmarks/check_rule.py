@@ -48,9 +48,14 @@ def _source(rows: dict, cls: str, name: str, where: str) -> dict:
     return rows[(cls, name)]
 
 
-def check(folder: Path) -> list[tuple[str, bool, str]]:
+def load_reports(folder: Path) -> dict[str, dict]:
+    """The three reports evaluate_native.sh writes, by folder name; raises RuleInputError."""
+    return {name: _report(folder, name) for name in ("sources", "sources_q75", "invariance")}
+
+
+def check(reports: dict[str, dict]) -> list[tuple[str, bool, str]]:
     """(line, passed, figures) for each line of the rule; raises RuleInputError."""
-    stored, q75, inv = (_report(folder, n) for n in ("sources", "sources_q75", "invariance"))
+    stored, q75, inv = reports["sources"], reports["sources_q75"], reports["invariance"]
     s, q = _by_source(stored), _by_source(q75)
     reals = [row for row in stored["sources"] if row["class"] == "real"]
     n_reals = sum(row["images"] for row in reals)
@@ -99,9 +104,9 @@ def check(folder: Path) -> list[tuple[str, bool, str]]:
     return lines
 
 
-def others(folder: Path) -> list[str]:
+def others(reports: dict[str, dict]) -> list[str]:
     """The figures NATIVE.md's tables carry beyond the rule."""
-    stored, inv = _report(folder, "sources"), _report(folder, "invariance")
+    stored, inv = reports["sources"], reports["invariance"]
     s = _by_source(stored)
     conditions = {row["condition"]: row for row in inv.get("invariance", [])}
     out = [f"invariance ROC AUC clean {conditions['clean']['roc_auc']:.3f}"
@@ -119,7 +124,8 @@ def main(argv: list[str]) -> int:
         return 2
     folder = Path(argv[0])
     try:
-        lines, extra = check(folder), others(folder)
+        reports = load_reports(folder)
+        lines, extra = check(reports), others(reports)
     except (RuleInputError, KeyError, TypeError) as e:
         print(f"ERROR: {folder}: {e}", file=sys.stderr)
         return 2
