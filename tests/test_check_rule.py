@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location("check_rule", Path(__file__).parents[1] / "benchmarks" / "check_rule.py")
 check_rule = importlib.util.module_from_spec(_SPEC)
+sys.modules["check_rule"] = check_rule  # dataclasses look their module up there
 _SPEC.loader.exec_module(check_rule)
 
 
@@ -80,3 +82,31 @@ def test_a_missing_source_or_report_is_named_with_status_2(tmp_path, capsys):
     del reports["invariance"]
     assert check_rule.main([str(_write(tmp_path / "b", reports))]) == 2
     assert "invariance/report.json: not a readable report" in capsys.readouterr().err
+
+
+def test_rule_v25_numbers_its_lines_2_to_5_and_holds_the_issue_limits(tmp_path, capsys):
+    reports = copy.deepcopy(_passing())
+    reports["sources"]["sources"][0].update(flagged_fake=0.03)  # over v17's 1% of all reals, inside the issue's 5%
+    folder = str(_write(tmp_path, reports))
+    assert check_rule.main([folder]) == 1
+    capsys.readouterr()
+    assert check_rule.main(["--rule", "v25", folder]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("rule v25") and [f"PASS  line {n}:" in printed for n in (2, 3, 4, 5)] == [True] * 4
+
+
+@pytest.mark.parametrize("change, failing", [
+    (lambda r: r["sources"]["sources"][4].update(roc_auc_vs_reals=0.89), "line 4"),      # StyleGAN3 pooled
+    (lambda r: r["sources"]["sources"][3].update(flagged_fake=0.89), "line 2"),          # stored fakes missed
+    (lambda r: r["sources"]["sources"][0].update(flagged_fake=0.06), "line 3"),          # all reals over 5%
+])
+def test_rule_v25_fails_the_line_whose_issue_goal_is_missed(tmp_path, capsys, change, failing):
+    reports = copy.deepcopy(_passing())
+    change(reports)
+    assert check_rule.main(["--rule", "v25", str(_write(tmp_path, reports))]) == 1
+    assert capsys.readouterr().out.rstrip().endswith(f"the rule fails: {failing}")
+
+
+def test_an_unknown_rule_is_refused_with_status_2(tmp_path, capsys):
+    assert check_rule.main(["--rule", "v99", str(_write(tmp_path, _passing()))]) == 2
+    assert "invalid choice: 'v99'" in capsys.readouterr().err
