@@ -64,3 +64,41 @@ def test_validation_reals_are_scored_after_each_stress_step(tmp_path):
     assert list(flagged) == list(STRESS_STEPS) == ["greyscale", "x0.5 resize (area)"]
     assert flagged["greyscale"] == {"flagged": 1.0, "images": 3}  # the reals only, every one made grey
     assert flagged["x0.5 resize (area)"] == {"flagged": 0.0, "images": 2}  # still colour; one too small
+
+
+class _MeanOfCrops:
+    """A stand-in network on pixel crops: each crop's mean brightness as p_fake; counts its calls."""
+
+    input = ["pixels"]
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, inputs, training=False):
+        self.calls += 1
+        return inputs["pixels"].reshape(len(inputs["pixels"]), -1).mean(axis=1, keepdims=True) / 255.0
+
+
+def test_images_batched_into_one_call_score_as_each_alone(tmp_path, monkeypatch):
+    pytest.importorskip("tensorflow")  # training.pipeline's skip log
+    from PIL import Image
+
+    from deepfake_dct.detector.images import InputPolicy
+    from deepfake_dct.detector.model_file import ModelSpec
+    from deepfake_dct.training import calibrate
+    from deepfake_dct.training.data import load_rgb
+    from deepfake_dct.training.pipeline import SkipLog
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i, side in enumerate((64, 40, 20, 96, 33)):  # 4, 1, none (under one crop), 4, 1 crops
+        paths.append(tmp_path / f"i{i}.png")
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(paths[-1])
+    spec = ModelSpec(InputPolicy(32, 32, mode="tiles", grid=2, jpeg_quality=0), None, representation="pixels")
+    monkeypatch.setattr(calibrate, "BATCH_CROPS", 5)
+    model, skips = _MeanOfCrops(), SkipLog()
+    labels, scores = calibrate.predict_images(model, paths, [0, 1, 0, 1, 0], spec, skips)
+    alone = [calibrate.score_rgb(_MeanOfCrops(), spec, load_rgb(p)) for i, p in enumerate(paths) if i != 2]
+    assert labels.tolist() == [0, 1, 1, 0] and np.allclose(scores, alone, atol=1e-12)
+    assert model.calls == 2  # 4+1 crops, then 4+1: two calls for four images
+    assert list(skips.reasons) == [str(paths[2])]
