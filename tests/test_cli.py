@@ -106,9 +106,9 @@ def test_detect_marks_uncertain_near_the_threshold_in_text_and_json(image_folder
     p_fake = detector.detect(path).p_fake
     near, far = min(p_fake + 0.05, 1.0), (0.0 if p_fake > 0.5 else 1.0)
     assert main(["detect", "--threshold", str(near), str(path)]) == 0
-    assert capsys.readouterr().out.rstrip("\n").split("\t")[3:] == ["uncertain"]
+    assert "uncertain" in capsys.readouterr().out.rstrip("\n").split("\t")[3:]  # smooth noise may be out of scope too
     assert main(["detect", "--threshold", str(far), str(path)]) == 0
-    assert len(capsys.readouterr().out.rstrip("\n").split("\t")) == 3
+    assert "uncertain" not in capsys.readouterr().out.rstrip("\n").split("\t")[3:]
     assert main(["detect", "--json", "--threshold", str(near), str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["uncertain"] is True
 

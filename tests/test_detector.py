@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from deepfake_dct.detector import Box, Detection, Detector, DetectorOptions, ImageError, ImageTooSmallError
-from deepfake_dct.detector.features import log_dct
+from deepfake_dct.detector.features import in_colour, log_dct
 from helpers import encode, smooth_noise
 
 
@@ -77,7 +77,7 @@ def test_analyse_inputs_are_normalised_log_dct_of_each_crop(detector, rng):
     spec = detector.spec
     crops, boxes = spec.policy.crops(image)
     np.testing.assert_array_equal(analysis.crops, crops)
-    expected = (log_dct(crops, spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
+    expected = (log_dct(in_colour(crops, spec.colour), spec.log_eps) - spec.normalisation.mean) / spec.normalisation.std
     np.testing.assert_allclose(analysis.inputs["log_dct"], expected, rtol=1e-5, atol=1e-5)
     assert [c.box for c in analysis.detection.crops] == list(boxes)
 

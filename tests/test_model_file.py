@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from deepfake_dct.detector import Detector, ModelFileError, default_model_path
-from deepfake_dct.detector.features import Normalisation
+from deepfake_dct.detector.features import Normalisation, channels
 from deepfake_dct.detector.images import InputPolicy
 from deepfake_dct.detector.model_file import (METADATA_NAME, ModelSpec, _normalisation_from_blob,
                                               read_metadata, read_spec)
@@ -25,7 +25,7 @@ def small_spec(channels: int = 3, **kw) -> ModelSpec:
 
 def test_read_spec_bundled_model_has_policy_and_statistics(model_bytes):
     spec = read_spec(model_bytes)
-    shape = (spec.policy.height, spec.policy.width, 3)
+    shape = (spec.policy.height, spec.policy.width, channels(spec.colour))
     assert spec.normalisation.mean.shape == shape and (spec.normalisation.std > 0).all()
     assert 0.0 <= spec.threshold <= 1.0 and spec.provenance
 

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from deepfake_dct.apps.streamlit_app import SAMPLES_DIR, sample_images  # noqa: E402
 from deepfake_dct.detector import Detector, ModelSpec  # noqa: E402
+from deepfake_dct.detector.features import channels  # noqa: E402
 from helpers import encode  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "streamlit_app.py"
@@ -67,7 +68,7 @@ def test_model(tmp_path_factory, detector, keras) -> Path:
     from deepfake_dct.export.convert import convert, embed_spec
 
     policy = detector.spec.policy
-    inputs = keras.Input((policy.height, policy.width, 3), name="log_dct")
+    inputs = keras.Input((policy.height, policy.width, channels(detector.spec.colour)), name="log_dct")
     x = keras.layers.GlobalAveragePooling2D()(inputs)
     outputs = keras.layers.Dense(
         1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(0.05),
