@@ -144,6 +144,12 @@ def others(reports: dict[str, dict]) -> list[str]:
             for name in ("stable-diffusion", "stable-diffusion-2.1", "cyclegan") if ("fake", name) in s]
     out.append("flagged per real source: " + ", ".join(
         f"{row['source']} {row['flagged_fake']:.3f}" for row in stored["sources"] if row["class"] == "real"))
+    photos = stored["sources"]
+    if all("out_of_scope" in row for row in photos):  # issue 13: at most 5%; no rule read it before v25 shipped
+        n = sum(row["images"] for row in photos)
+        warned = sum(row["out_of_scope"] * row["images"] for row in photos) / n
+        out.append(f"held-out photos warned out of scope {warned:.3f} of {n} (issue 13: <= 0.05); per source: "
+                   + ", ".join(f"{row['source']} {row['out_of_scope']:.3f}" for row in photos))
     return out
 
 

@@ -107,6 +107,15 @@ def test_rule_v25_fails_the_line_whose_issue_goal_is_missed(tmp_path, capsys, ch
     assert capsys.readouterr().out.rstrip().endswith(f"the rule fails: {failing}")
 
 
+def test_the_share_of_photos_warned_out_of_scope_is_printed_beside_the_rule(tmp_path, capsys):
+    reports = copy.deepcopy(_passing())
+    for row, warned in zip(reports["sources"]["sources"], (0.1, 0.0, 0.0, 0.0, 0.0)):
+        row["out_of_scope"] = warned
+    assert check_rule.main([str(_write(tmp_path, reports))]) == 0  # no rule line reads it
+    assert "held-out photos warned out of scope 0.077 of 1300 (issue 13: <= 0.05); per source: lfw 0.100" in (
+        capsys.readouterr().out)
+
+
 def test_an_unknown_rule_is_refused_with_status_2(tmp_path, capsys):
     assert check_rule.main(["--rule", "v99", str(_write(tmp_path, _passing()))]) == 2
     assert "invalid choice: 'v99'" in capsys.readouterr().err
