@@ -1,0 +1,72 @@
+"""Where a folder of images sits against a model's out-of-scope check: each image's spectral
+distance and flat fraction (``detector.scope``), their quantiles, and the share past each cut-off.
+Prints figures, asserts nothing.
+
+    python benchmarks/scope_distances.py FOLDER [--model FILE] [--limit N]
+
+What it is for: a kind of photo that gets the warning more often than it should (LFW's greyscale
+faces under the bundled luma file, docs/NATIVE.md) shows here whether the distance or the flat-fill
+test warns it, and how far inside or outside the cut-off the kind sits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_dct.detector import Detector, ImageError, ModelFileError
+from deepfake_dct.detector.files import expand_paths
+
+
+def readings(detector: Detector, paths) -> tuple[np.ndarray, np.ndarray, int]:
+    """(distances, flat fractions) of the readable images, and how many were not."""
+    distances, flat, unreadable = [], [], 0
+    for path in paths:
+        try:
+            analysis = detector.analyse(Path(path).read_bytes())
+        except (ImageError, OSError):
+            unreadable += 1
+            continue
+        reading = detector.spec.scope.read(analysis.inputs["log_dct"], analysis.crops)
+        distances.append(reading.distance)
+        flat.append(reading.flat)
+    return np.asarray(distances), np.asarray(flat), unreadable
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--model", type=Path, help="a .tflite (default: the bundled model)")
+    parser.add_argument("--limit", type=int, default=0, help="the first N images in path order (default: all)")
+    args = parser.parse_args(argv)
+    try:
+        detector = Detector.from_file(args.model) if args.model else Detector.from_file()
+    except ModelFileError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 2
+    scope = detector.spec.scope
+    if scope is None:
+        print(f"ERROR: {detector.model_name} has no out-of-scope check.", file=sys.stderr)
+        return 2
+    paths = list(expand_paths([str(args.folder)]))
+    if args.limit:
+        paths = paths[: args.limit]
+    distances, flat, unreadable = readings(detector, paths)
+    if not len(distances):
+        print(f"ERROR: no readable image in {args.folder}.", file=sys.stderr)
+        return 2
+    q = np.quantile(distances, [0.5, 0.9, 0.99])
+    warned = (distances > scope.cutoff) | (flat > scope.flat_cutoff)
+    print(f"model {detector.model_name}: distance cut-off {scope.cutoff:.2f}, flat cut-off {scope.flat_cutoff:.3f}")
+    print(f"{args.folder}: {len(distances)} images ({unreadable} unreadable or too small)")
+    print(f"distance median {q[0]:.2f}, 90% {q[1]:.2f}, 99% {q[2]:.2f}; past the cut-off {np.mean(distances > scope.cutoff):.3f}")
+    print(f"flat fraction median {np.median(flat):.3f}; past the cut-off {np.mean(flat > scope.flat_cutoff):.3f}")
+    print(f"warned out of scope (either): {warned.mean():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
