@@ -410,11 +410,13 @@ def result_ui(
         jpeg = f", re-encoded as JPEG quality {policy.jpeg_quality}" if policy.jpeg_quality else ""
         crops = (f" (the most fake-looking of {result.crop_count} native-resolution crops)"
                  if result.crop_count > 1 else "")
+        luma = result.spectrum.shape[-1] == 1
         columns[1].image(result.model_input, channels="RGB", output_format="PNG", width="stretch",
-                         caption=f"What the model reads: {policy.width}x{policy.height}{jpeg}{crops}")
+                         caption=f"What the model reads: {policy.width}x{policy.height}{jpeg}"
+                                 f"{', as its luma (brightness) alone' if luma else ''}{crops}")
         columns[2].image(spectrum_picture(result.spectrum), output_format="PNG", width="stretch",
-                         caption="Its log-DCT spectrum (mean of R, G, B): low frequencies top left, "
-                                 "high bottom right; light = strong")
+                         caption=f"Its log-DCT spectrum ({'of its luma' if luma else 'mean of R, G, B'}): "
+                                 "low frequencies top left, high bottom right; light = strong")
         if result.departure is None:
             columns[3].caption("This model reads pixels, not the spectrum: no departure to show.")
         else:

@@ -140,6 +140,10 @@ def test_app_real_and_fake_uploaded_verdicts_match_detector_and_truth(detector):
         shown = at.container(f"result-{index}")
         assert shown.subheader[0].value == name
         assert expected.label.capitalize() in shown.markdown[0].value
+        reads, spectrum = (image.proto.imgs[0].caption for image in shown.get("image")[:2])
+        luma = detector.spec.colour == "luma"  # the pictures say which channels the model reads
+        assert ("as its luma (brightness) alone" in reads) == luma
+        assert spectrum.startswith("Its log-DCT spectrum " + ("(of its luma)" if luma else "(mean of R, G, B)"))
     assert at.container("results").download_button[0].label == "Download as CSV"
 
 
