@@ -47,8 +47,12 @@ class Rule:
 
 
 RULES = {
-    "v17": Rule(1, 0.99, 0.95, 0.95, 0.10, 0.01, 0.02, 0.10, 4, 0.64, 0.0),
-    "v25": Rule(2, 0.95, 0.90, 0.90, 0.0, 0.05, 0.10, 0.10, 4, 0.64, 0.90),
+    "v17": Rule(first_line=1, stylegan2_auc=0.99, stylegan2_caught=0.95, stylegan2_q75_auc=0.95,
+                stylegan2_q75_caught=0.10, all_reals_flagged=0.01, lfw_flagged=0.02, any_kind_flagged=0.10,
+                lossless_ffhq_flagged_images=4, stylegan3_auc_mean=0.64, stylegan3_auc_pooled=0.0),
+    "v25": Rule(first_line=2, stylegan2_auc=0.95, stylegan2_caught=0.90, stylegan2_q75_auc=0.90,
+                stylegan2_q75_caught=0.0, all_reals_flagged=0.05, lfw_flagged=0.10, any_kind_flagged=0.10,
+                lossless_ffhq_flagged_images=4, stylegan3_auc_mean=0.64, stylegan3_auc_pooled=0.90),
 }
 
 

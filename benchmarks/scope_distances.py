@@ -22,17 +22,17 @@ from deepfake_dct.detector.files import expand_paths
 
 
 def readings(detector: Detector, paths) -> tuple[np.ndarray, np.ndarray, int]:
-    """(distances, flat fractions) of the readable images, and how many were not."""
+    """(distances, flat fractions) of the readable images, as ``detect`` reads them, and how many
+    were not readable."""
     distances, flat, unreadable = [], [], 0
     for path in paths:
         try:
-            analysis = detector.analyse(Path(path).read_bytes())
+            detection = detector.detect(path)
         except (ImageError, OSError):
             unreadable += 1
             continue
-        reading = detector.spec.scope.read(analysis.inputs["log_dct"], analysis.crops)
-        distances.append(reading.distance)
-        flat.append(reading.flat)
+        distances.append(detection.scope_distance)
+        flat.append(detection.flat_fraction)
     return np.asarray(distances), np.asarray(flat), unreadable
 
 

@@ -50,9 +50,24 @@ def score_rgb(model, spec: ModelSpec, rgb: np.ndarray) -> float:
     Raises:
       ImageError: the image is smaller than one crop.
     """
-    inputs = spec.make_inputs(spec.policy.crops(rgb)[0])
-    p = np.asarray(model({n: inputs[n] for n in model.input}, training=False)).reshape(-1)
-    return spec.aggregate(p)
+    return _score_inputs(model, spec, [_network_inputs(spec, rgb)])[0]
+
+
+def _network_inputs(spec: ModelSpec, rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """The network's inputs for every crop the policy cuts from ``rgb`` (raises ImageError)."""
+    return spec.make_inputs(spec.policy.crops(rgb)[0])
+
+
+def _crops(inputs: dict[str, np.ndarray]) -> int:
+    return len(next(iter(inputs.values())))
+
+
+def _score_inputs(model, spec: ModelSpec, images: list[dict[str, np.ndarray]]) -> list[float]:
+    """Each image's aggregated p_fake, the crops of all of them in one model call."""
+    batch = {n: np.concatenate([inputs[n] for inputs in images]) for n in model.input}
+    p = np.asarray(model(batch, training=False)).reshape(-1)
+    ends = np.cumsum([_crops(inputs) for inputs in images])
+    return [spec.aggregate(p[end - _crops(inputs):end]) for inputs, end in zip(images, ends)]
 
 
 def predict_images(model, paths, labels, spec: ModelSpec, skips, steps=()):
@@ -60,36 +75,23 @@ def predict_images(model, paths, labels, spec: ModelSpec, skips, steps=()):
     images in one model call (up to :data:`BATCH_CROPS`): one call per image was most of the time
     ``analyze calibrate`` took. ``steps``: (operation, strength) pairs of ``training.perturb``
     applied to each image first (none: as stored)."""
-    kept, scores, pending = [], [], []
+    kept, scores, pending, pending_crops = [], [], [], 0
     rng = np.random.default_rng(0)
-
-    def score_pending():
-        batch = {n: np.concatenate([inputs[n] for _, inputs in pending]) for n in model.input}
-        p = np.asarray(model(batch, training=False)).reshape(-1)
-        start = 0
-        for label, inputs in pending:
-            count = _crops(inputs)
-            scores.append(spec.aggregate(p[start:start + count]))
-            kept.append(label)
-            start += count
-        pending.clear()
-
     for path, label in zip(paths, labels):
         try:
-            inputs = spec.make_inputs(spec.policy.crops(apply_steps(load_rgb(path), steps, rng))[0])
+            inputs = _network_inputs(spec, apply_steps(load_rgb(path), steps, rng))
         except ImageError as e:
             skips.add(str(path), str(e))
             continue
-        pending.append((label, inputs))
-        if sum(_crops(i) for _, i in pending) >= BATCH_CROPS:  # at most BATCH_CROPS images: cheap
-            score_pending()
+        kept.append(label)
+        pending.append(inputs)
+        pending_crops += _crops(inputs)
+        if pending_crops >= BATCH_CROPS:
+            scores += _score_inputs(model, spec, pending)
+            pending, pending_crops = [], 0
     if pending:
-        score_pending()
+        scores += _score_inputs(model, spec, pending)
     return np.asarray(kept, dtype=int), np.asarray(scores)
-
-
-def _crops(inputs: dict[str, np.ndarray]) -> int:
-    return len(next(iter(inputs.values())))
 
 
 def uncertain_margin(labels, p_fake, threshold: float, side: int = 0) -> float:
