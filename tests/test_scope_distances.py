@@ -39,3 +39,18 @@ def test_a_folder_without_readable_images_exits_2(tmp_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert scope_distances.main([str(tmp_path)]) == 2
     assert "no readable image" in capsys.readouterr().err
+
+
+def test_one_crop_reads_each_images_centre_tile_alone(tmp_path, capsys):
+    import dataclasses
+
+    from deepfake_dct.detector import Detector
+
+    shutil.copy(DATA / "real_ffhq_r1281.png", tmp_path / "face.png")
+    assert scope_distances.main([str(tmp_path), "--one-crop"]) == 0
+    out = capsys.readouterr().out
+    with Detector.from_file() as detector:
+        centre = dataclasses.replace(detector.spec.policy, grid=1).crops(detector.decode(tmp_path / "face.png"))[0]
+        assert len(centre) == 1
+        alone = detector.detect(centre[0]).scope_distance
+    assert f"distance median {alone:.2f}," in out
