@@ -2,10 +2,17 @@
 
 The model answers for any picture, drawings and screenshots included, and for those its answer
 means nothing. Every crop's normalised log-DCT (what the network reads, already computed) is
-summarised as its mean in a few frequency bands per channel, averaged over the image's
-crops; the image's distance from the training images is the Mahalanobis distance of that profile
-from theirs. A model file records the training profiles' mean and precision and a cut-off set on
-validation images (:class:`Scope`); past the cut-off, the verdict carries a warning.
+summarised as its mean in a few frequency bands per channel (:func:`band_means`), averaged over the
+image's crops; the image's distance from the training images is the Mahalanobis distance of that
+profile from theirs, past a cut-off set on validation images the verdict carries a warning.
+
+How far is far depends on how many crops were averaged: a crop's band means are its image's plus
+the crop's own departure from them, so the mean of *n* crops varies as ``B + W / n``, ``B`` the
+covariance of images' means and ``W`` that of crops about their image's mean (:class:`Scope`). One
+cut-off then serves an image of sixteen crops, whose mean is tight enough that a blur shows, and an
+image of one, which a single smooth crop must not push out. (Files fitted before 2026-12-03 held
+one covariance of sixteen-crop images and the crops' spread, and warned a quarter of one-crop photos;
+they are still read as they were fitted.)
 
 Flat colour, sharp synthetic edges and rendered text put energy where photos have none, or none
 where photos have some, and move the profile far; a photo of a kind the model never saw moves it
@@ -14,6 +21,7 @@ less. It is a screen for "not a photo like these", not a second detector.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -34,18 +42,24 @@ def band_weights(height: int, width: int, bands: int = BANDS) -> np.ndarray:
     return onehot / onehot.sum(axis=0)
 
 
-def spectral_profile(log_dct: np.ndarray, bands: int = BANDS) -> np.ndarray:
-    """An image's profile from its (N, H, W, C) normalised log-DCT crops: each band's mean per
-    channel, averaged over the crops, then the spread of those means over the crops (a vector of
-    ``2 * C * bands`` float64 values)."""
+def band_means(log_dct: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """(N, C * bands) float64: each of the (N, H, W, C) normalised log-DCT crops' mean in each band,
+    per channel."""
     z = np.asarray(log_dct, dtype=np.float32)
     if z.ndim == 3:
         z = z[None]
     n, h, w, c = z.shape
-    weights = band_weights(h, w, bands)
     channels_first = np.ascontiguousarray(z.reshape(n, h * w, c).transpose(0, 2, 1))
-    per_crop = (channels_first @ weights).reshape(n, c * bands).astype(np.float64)
-    return np.concatenate([per_crop.mean(axis=0), per_crop.std(axis=0)])
+    return (channels_first @ band_weights(h, w, bands)).reshape(n, c * bands).astype(np.float64)
+
+
+def spectral_profile(log_dct: np.ndarray, bands: int = BANDS, spread: bool = False) -> np.ndarray:
+    """An image's profile from its (N, H, W, C) normalised log-DCT crops: their :func:`band_means`
+    averaged over the crops (``C * bands`` values); with ``spread``, as files fitted before
+    2026-12-03 read it, followed by those means' spread over the crops."""
+    per_crop = band_means(log_dct, bands)
+    mean = per_crop.mean(axis=0)
+    return np.concatenate([mean, per_crop.std(axis=0)]) if spread else mean
 
 
 def flat_fraction(crops: np.ndarray) -> float:
@@ -85,33 +99,49 @@ class Scope:
 
     mean: np.ndarray
     """Mean profile of the training images."""
-    precision: np.ndarray
-    """Inverse of their (shrunk) covariance."""
+    between: np.ndarray
+    """Covariance of the training images' mean profiles about :attr:`mean` (``B``)."""
+    within: np.ndarray
+    """Covariance of a crop's band means about its image's mean (``W``; zeros in older files)."""
     cutoff: float
     """Distances above this get the out-of-scope warning (set on validation images)."""
     flat_cutoff: float = 1.0
     """A :func:`flat_fraction` above this gets the warning too (set on validation images)."""
     bands: int = BANDS
+    spread: bool = False
+    """Whether the profile also holds the crops' spread (files fitted before 2026-12-03)."""
 
     def __post_init__(self) -> None:
         n = self.mean.shape[0] if self.mean.ndim == 1 else -1
-        if n not in (2 * self.bands, 6 * self.bands) or self.precision.shape != (n, n):
-            raise ValueError(f"Expected a profile of {2 * self.bands} values (one channel) or "
-                             f"{6 * self.bands} (three) and its square precision, got "
-                             f"{self.mean.shape} and {self.precision.shape}.")
-        if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.precision))
+        per_channel = self.bands * (2 if self.spread else 1)
+        if n not in (per_channel, 3 * per_channel) or self.between.shape != (n, n) or self.within.shape != (n, n):
+            raise ValueError(f"Expected a profile of {per_channel} values (one channel) or "
+                             f"{3 * per_channel} (three) and two square covariances, got "
+                             f"{self.mean.shape}, {self.between.shape} and {self.within.shape}.")
+        if not (all(np.all(np.isfinite(a)) for a in (self.mean, self.between, self.within))
                 and np.isfinite(self.cutoff) and self.cutoff > 0 and 0 < self.flat_cutoff <= 1):
             raise ValueError("Expected finite scope statistics and a positive cut-off.")
+        try:
+            np.linalg.cholesky(self.between)
+            np.linalg.cholesky(self.within + 1e-12 * np.eye(n))
+        except np.linalg.LinAlgError:
+            raise ValueError("Expected positive definite scope covariances.") from None
 
     @property
     def channels(self) -> int:
         """Channels of the log-DCT this scope profiles."""
-        return self.mean.shape[0] // (2 * self.bands)
+        return self.mean.shape[0] // (self.bands * (2 if self.spread else 1))
 
     def distance(self, log_dct: np.ndarray) -> float:
-        """Mahalanobis distance of the crops' profile from the training images'."""
-        d = spectral_profile(log_dct, self.bands) - self.mean
-        return float(np.sqrt(max(d @ self.precision @ d, 0.0)))
+        """Mahalanobis distance of the crops' profile from the training images', under the
+        covariance of a mean of that many crops (``B + W / n``)."""
+        crops = 1 if np.ndim(log_dct) == 3 else len(log_dct)
+        return self.distance_of_mean(spectral_profile(log_dct, self.bands, self.spread), crops)
+
+    def distance_of_mean(self, profile: np.ndarray, crops: int) -> float:
+        """:meth:`distance` of a profile already averaged over ``crops`` crops."""
+        d = np.asarray(profile, dtype=np.float64) - self.mean
+        return float(np.sqrt(max(d @ np.linalg.solve(self.between + self.within / crops, d), 0.0)))
 
     def read(self, log_dct: np.ndarray, crops: np.ndarray) -> ScopeReading:
         """The reading of one image from its crops' normalised log-DCT and their pixels."""
@@ -126,39 +156,60 @@ class Scope:
         return ScopeReading(distance, flat, None if reason is None else f"{reason}; the verdict is unreliable")
 
     def to_json(self) -> dict:
-        """Seven significant digits a number (float32's precision): a 48x48 precision matrix in
-        about 25 KB of the model file."""
+        """Seven significant digits a number (float32's precision): two 24x24 covariances in about
+        12 KB of the model file."""
         def short(values) -> list[float]:
             return [float(f"{x:.7g}") for x in np.asarray(values).reshape(-1)]
 
-        return {"bands": self.bands, "mean": short(self.mean), "precision": short(self.precision),
-                "cutoff": float(self.cutoff), "flat_cutoff": float(self.flat_cutoff)}
+        return {"bands": self.bands, "spread": self.spread, "mean": short(self.mean), "between": short(self.between),
+                "within": short(self.within), "cutoff": float(self.cutoff), "flat_cutoff": float(self.flat_cutoff)}
 
     @classmethod
     def from_json(cls, meta: dict) -> "Scope":
+        """A scope as :meth:`to_json` writes it, or as files fitted before 2026-12-03 did: their
+        one precision matrix, with the spread in the profile, is ``B`` alone (``W`` zero)."""
         mean = np.asarray(meta["mean"], dtype=np.float64)
         n = mean.shape[0]
-        return cls(mean=mean, precision=np.asarray(meta["precision"], dtype=np.float64).reshape(n, n),
-                   cutoff=float(meta["cutoff"]), flat_cutoff=float(meta.get("flat_cutoff", 1.0)),
-                   bands=int(meta.get("bands", BANDS)))
+        if "between" in meta:
+            between = np.asarray(meta["between"], dtype=np.float64).reshape(n, n)
+            within = np.asarray(meta["within"], dtype=np.float64).reshape(n, n)
+        else:
+            between = np.linalg.inv(np.asarray(meta["precision"], dtype=np.float64).reshape(n, n))
+            within = np.zeros((n, n))
+        return cls(mean=mean, between=between, within=within, cutoff=float(meta["cutoff"]),
+                   flat_cutoff=float(meta.get("flat_cutoff", 1.0)), bands=int(meta.get("bands", BANDS)),
+                   spread=bool(meta.get("spread", True)))
 
 
-def fit_scope(train_profiles, val_profiles, val_flat, quantile: float = 0.99, shrinkage: float = 0.05,
+def _shrunk(cov: np.ndarray, shrinkage: float) -> np.ndarray:
+    """``cov`` shrunk toward its diagonal, so that a few hundred images give a stable inverse."""
+    return (1 - shrinkage) * cov + shrinkage * np.diag(np.diag(cov))
+
+
+def fit_scope(train_images, val_images, val_flat, quantile: float = 0.99, shrinkage: float = 0.05,
               bands: int = BANDS) -> Scope:
-    """A :class:`Scope` from the training images' profiles; each cut-off is the ``quantile`` of the
-    validation images' readings (images the statistics were not computed from), so that about
-    ``2 * (1 - quantile)`` of images like them are warned. The covariance is shrunk toward its
-    diagonal so that a few hundred images give a stable inverse."""
-    train = np.asarray(train_profiles, dtype=np.float64)
-    val = np.asarray(val_profiles, dtype=np.float64)
-    if train.ndim != 2 or train.shape[0] < 2 or val.ndim != 2 or val.shape[0] < 1:
-        raise ValueError(f"Expected profiles of several training and validation images, got {train.shape} and {val.shape}.")
-    mean = train.mean(axis=0)
-    cov = np.cov(train, rowvar=False)
-    cov = (1 - shrinkage) * cov + shrinkage * np.diag(np.diag(cov)) + 1e-9 * np.eye(cov.shape[0])
-    precision = np.linalg.inv(cov)
-    d = val - mean
-    distances = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0.0))
+    """A :class:`Scope` from the training images' crops, one (n_crops, values) array of
+    :func:`band_means` an image: ``W`` pooled over the crops about their image's mean, ``B`` the
+    covariance of the images' means less the ``W / n`` each carries (method of moments; its
+    eigenvalues floored at a thousandth of the largest, so it stays positive definite). Each cut-off
+    is the ``quantile`` of the validation images' readings, images the statistics were not computed
+    from, so that about ``2 * (1 - quantile)`` of images like them are warned."""
+    train = [np.asarray(x, dtype=np.float64) for x in train_images]
+    val = [np.asarray(x, dtype=np.float64) for x in val_images]
+    if (len(train) < 2 or not val or any(x.ndim != 2 or len(x) < 1 for x in train + val)
+            or len({x.shape[1] for x in train + val}) != 1):
+        raise ValueError("Expected band means of several training images and at least one validation image, "
+                         "an (n_crops, values) array each.")
+    means = np.stack([x.mean(axis=0) for x in train])
+    crops = np.array([len(x) for x in train])
+    dof = int(np.sum(crops - 1))
+    within = (sum((x - x.mean(axis=0)).T @ (x - x.mean(axis=0)) for x in train) / dof if dof
+              else np.zeros((means.shape[1],) * 2))
+    values, vectors = np.linalg.eigh(np.cov(means, rowvar=False) - within * np.mean(1.0 / crops))
+    floor = max(1e-3 * values.max(), 1e-9)
+    between = (vectors * np.maximum(values, floor)) @ vectors.T
+    scope = Scope(mean=means.mean(axis=0), between=_shrunk(between, shrinkage), within=_shrunk(within, shrinkage),
+                  cutoff=1.0, bands=bands)
+    distances = [scope.distance_of_mean(x.mean(axis=0), len(x)) for x in val]
     flat_cutoff = float(np.clip(np.quantile(np.asarray(val_flat, dtype=np.float64), quantile), 1e-3, 1.0))
-    return Scope(mean=mean, precision=precision, cutoff=float(np.quantile(distances, quantile)),
-                 flat_cutoff=flat_cutoff, bands=bands)
+    return dataclasses.replace(scope, cutoff=float(np.quantile(distances, quantile)), flat_cutoff=flat_cutoff)

@@ -185,7 +185,7 @@ def test_a_luma_models_statistics_and_scope_are_read_as_one_channel(rng):
     np.testing.assert_array_equal(read.mean, spec.normalisation.mean)
     with pytest.raises(ModelFileError, match="bytes of normalisation"):
         _normalisation_from_blob(blob, spec.policy, "rgb")
-    one_channel = fit_scope(rng.standard_normal((50, 2 * BANDS)), rng.standard_normal((20, 2 * BANDS)),
+    one_channel = fit_scope(list(rng.standard_normal((50, 4, BANDS))), list(rng.standard_normal((20, 4, BANDS))),
                             np.zeros(20))
     assert one_channel.channels == 1
     assert small_spec(channels=1, colour="luma", scope=one_channel).scope is one_channel

@@ -54,3 +54,17 @@ def test_one_crop_reads_each_images_centre_tile_alone(tmp_path, capsys):
         assert len(centre) == 1
         alone = detector.detect(centre[0]).scope_distance
     assert f"distance median {alone:.2f}," in out
+
+
+def test_perturb_reads_each_image_after_that_operation(tmp_path, capsys):
+    from deepfake_dct.detector import Detector
+    from deepfake_dct.training.perturb import blur
+
+    shutil.copy(DATA / "real_ffhq_r1281.png", tmp_path / "face.png")
+    assert scope_distances.main([str(tmp_path), "--perturb", "blur:3"]) == 0
+    out = capsys.readouterr().out
+    with Detector.from_file() as detector:
+        blurred = detector.detect(blur(detector.decode(tmp_path / "face.png"), 3.0)).scope_distance
+    assert f"distance median {blurred:.2f}," in out
+    assert scope_distances.main([str(tmp_path), "--perturb", "melt:3"]) == 2
+    assert "--perturb takes OP:STRENGTH" in capsys.readouterr().err
