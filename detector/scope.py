@@ -113,7 +113,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         n = self.mean.shape[0] if self.mean.ndim == 1 else -1
-        per_channel = self.bands * (2 if self.spread else 1)
+        per_channel = self._values_per_channel
         if n not in (per_channel, 3 * per_channel) or self.between.shape != (n, n) or self.within.shape != (n, n):
             raise ValueError(f"Expected a profile of {per_channel} values (one channel) or "
                              f"{3 * per_channel} (three) and two square covariances, got "
@@ -128,9 +128,13 @@ class Scope:
             raise ValueError("Expected positive definite scope covariances.") from None
 
     @property
+    def _values_per_channel(self) -> int:
+        return self.bands * (2 if self.spread else 1)
+
+    @property
     def channels(self) -> int:
         """Channels of the log-DCT this scope profiles."""
-        return self.mean.shape[0] // (self.bands * (2 if self.spread else 1))
+        return self.mean.shape[0] // self._values_per_channel
 
     def distance(self, log_dct: np.ndarray) -> float:
         """Mahalanobis distance of the crops' profile from the training images', under the
