@@ -10,7 +10,6 @@ Needs a model file that records its calibration's base rate (``report.json`` the
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from deepfake_dct.detector import at_base_rate
 from deepfake_dct.evaluation.metrics import expected_calibration_error
+from deepfake_dct.evaluation.report import read_clean_scores
 
 FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -29,10 +29,7 @@ def main(folders: list[str]) -> int:
         if own is None:
             print(f"ERROR: {folder}: the model file records no calibration base rate", file=sys.stderr)
             return 2
-        with open(folder / "scores.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        labels = np.array([int(r["label"]) for r in rows])
-        p_fake = np.array([float(r["clean"]) for r in rows])
+        labels, p_fake = read_clean_scores(folder / "scores.csv")
         share = float(labels.mean())
         errors = [f"x{k:g} {expected_calibration_error(labels, at_base_rate(p_fake, own['calibration_base_rate'], min(share * k, 0.999))):.4f}"
                   for k in FACTORS]

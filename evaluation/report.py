@@ -43,7 +43,9 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
     the largest real source; a model that learns to recognise that source (a real set it was
     trained on) lifts it for every fake while the per-source ones show what it tells apart. With
     the model's ``uncertain_band`` (below, above), also the share whose verdict the runtime marks
-    "uncertain"."""
+    "uncertain". With more than one source, also the expected calibration error of all the other
+    images, this source left out: the pooled ECE cannot be split by source (its bins mix them), so
+    the sources whose removal lowers it most are the ones its gap comes from."""
     from deepfake_dct.training.metrics import roc_auc
 
     labels, p = scores.labels, scores.p_fake[condition]
@@ -71,12 +73,15 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
                 row["uncertain"] = float(np.mean([is_uncertain(float(x), threshold, uncertain_band) for x in p[mask]]))
             if scores.out_of_scope is not None:
                 row["out_of_scope"] = float(scores.out_of_scope[condition][mask].mean())
+            if len(real_sources) + len(set(sources[~real])) > 1:
+                row["ece_without"] = metrics.expected_calibration_error(labels[~mask], p[~mask])
             rows.append(row)
     return rows
 
 
 def source_table(rows: list[dict]) -> str:
-    optional = [(key, heading) for key, heading in (("uncertain", "uncertain"), ("out_of_scope", "out of scope"))
+    optional = [(key, heading) for key, heading in (("uncertain", "uncertain"), ("out_of_scope", "out of scope"),
+                                                    ("ece_without", "ECE without it"))
                 if rows and key in rows[0]]
     def lowest(r: dict) -> str | None:
         worst = r.get("lowest_real_source")
@@ -285,6 +290,17 @@ def scores_csv(scores: Scores) -> bytes:
     for i, item in enumerate(scores.items):
         writer.writerow([str(item.path), item.label] + [f"{p:.6f}" for p in scores.p_fake[:, i]])
     return buffer.getvalue().encode("utf-8")
+
+
+def read_clean_scores(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, clean p_fake) of a ``scores.csv`` that :func:`scores_csv` wrote; ValueError, with
+    the file's name, for anything else."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return np.array([int(r["label"]) for r in rows]), np.array([float(r["clean"]) for r in rows])
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise ValueError(f"{path}: not a readable scores.csv of `deepfake-dct evaluate` ({e!r})") from e
 
 
 def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:

@@ -1,6 +1,7 @@
 """evaluation.report: the per-source and processing-invariance tables."""
 
 import numpy as np
+import pytest
 
 from deepfake_dct.evaluation.perturb import CLEAN, FILTERS, INVARIANCE, Condition
 from deepfake_dct.evaluation.report import invariance_rows, source_of, source_rows, source_table
@@ -52,6 +53,22 @@ def test_source_rows_share_marked_uncertain_follows_the_models_one_sided_band():
                                                  uncertain_band=(0.2, 0.0))}
     assert rows["ffhq"]["uncertain"] == 2 / 3 and rows["sg2"]["uncertain"] == 0.0
     assert "| uncertain |" in source_table(list(rows.values()))
+
+
+def test_each_sources_row_gives_the_calibration_error_of_the_others_so_the_gaps_source_shows():
+    # Reals at 0.05 and caught fakes at 0.95 are calibrated within 0.05; a fake source scored 0.05
+    # (a generator the model cannot see) is what puts the pooled ECE where it is.
+    keys = [f"ffhq/{i}" for i in range(4)] + ["sg2/a", "sg2/b", "sd/c", "sd/d"]
+    labels = [0] * 4 + [1] * 4
+    p = [0.05] * 4 + [0.95, 0.95, 0.05, 0.05]
+    rows = {r["source"]: r for r in source_rows(make_scores([p], keys, labels, [CLEAN]), 0.5)}
+    # Without sd: 4 reals at 0.05 (fraction fake 0) and 2 fakes at 0.95 (fraction 1): 0.05 everywhere.
+    assert rows["sd"]["ece_without"] == pytest.approx(0.05)
+    # Without ffhq: the low bin is the two sd fakes, mean 0.05 against fraction 1: (2/4) 0.95 + (2/4) 0.05.
+    assert rows["ffhq"]["ece_without"] == pytest.approx(0.5)
+    assert "| ECE without it |" in source_table(list(rows.values()))
+    lone = source_rows(make_scores([[0.05, 0.95]], ["ffhq/a", "ffhq/b"], [0, 0], [CLEAN]), 0.5)
+    assert "ece_without" not in lone[0]  # one source: nothing would be left
 
 
 def test_invariance_rows_give_reals_and_fakes_flagged_per_condition():
