@@ -30,6 +30,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from deepfake_dct.apps.evidence import colours_of, evidence_colour
 from deepfake_dct.detector import (BaseRateShift, Detector, ImageError, InputPolicy, ModelFileError, band_widths,
                                    is_uncertain, uncertain_range, verdict)
 from deepfake_dct.detector.features import log_dct
@@ -151,13 +152,6 @@ def analyses_for(detector: Detector, model_key: str, images: list[ImageFile]) ->
 # --- Pictures ---------------------------------------------------------------------------------------
 
 
-def colours_of(values: np.ndarray, low: float, high: float, colours) -> np.ndarray:
-    """Floats of any shape -> float RGB of shape (..., 3): low..high spread evenly over the stops."""
-    t = np.clip((np.asarray(values, dtype=np.float64) - low) / max(high - low, 1e-6), 0.0, 1.0)
-    stops = np.linspace(0.0, 1.0, len(colours))
-    return np.stack([np.interp(t, stops, [c[k] for c in colours]) for k in range(3)], axis=-1)
-
-
 def colour_map(values: np.ndarray, low: float, high: float, colours) -> np.ndarray:
     """(H, W) floats -> (H*s, W*s, 3) uint8 RGB: low..high spread evenly over the colour stops, each
     value enlarged to an s x s square (s = PICTURE_SCALE)."""
@@ -180,8 +174,6 @@ def departure_picture(z_scores: np.ndarray) -> np.ndarray:
 
 #: The evidence map is drawn at most this many pixels on its longer side (display only).
 EVIDENCE_SIDE = 640
-#: Tint of a crop by its p_fake: 0 green, 0.5 amber, 1 red (RGB).
-EVIDENCE_COLOURS = ((26, 152, 80), (254, 224, 139), (215, 48, 39))
 
 
 def evidence_picture(rgb: np.ndarray, crops) -> np.ndarray:
@@ -194,7 +186,7 @@ def evidence_picture(rgb: np.ndarray, crops) -> np.ndarray:
     overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for crop in crops:
-        colour = tuple(int(round(c)) for c in colours_of(crop.p_fake, 0.0, 1.0, EVIDENCE_COLOURS))
+        colour = evidence_colour(crop.p_fake)
         box = [round(crop.box.left * scale), round(crop.box.top * scale),
                round((crop.box.left + crop.box.width) * scale) - 1,
                round((crop.box.top + crop.box.height) * scale) - 1]

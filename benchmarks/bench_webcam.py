@@ -58,6 +58,8 @@ FACE_POLICY = "policy on the face crop (--roi face)"
 FEATURES = "features (log-DCT, normalise)"
 FACE_FEATURES = "features of the face crop's tiles (--roi face)"
 FACE_INVOKE = "invoke on the face crop's tiles (--roi face)"
+#: The overlay with each crop tinted (--evidence): drawn instead of the plain one, so in no FPS sum.
+EVIDENCE_OVERLAY = "overlay, --evidence (instead of plain)"
 
 
 def make_video(folder: Path, frames: int) -> Path:
@@ -136,6 +138,8 @@ def stage_costs(video: Path, detector: Detector, faces) -> tuple[dict[str, float
         counts[FACE_INVOKE] = len(face_cut[0])
     results = webcam.classify_frame(frames[0], detector, "full")
     costs["overlay"] = mean_ms(lambda f: webcam.draw_overlay(f, results, 0.5, 0.5, 30.0, 5.0), frames)
+    costs[EVIDENCE_OVERLAY] = mean_ms(lambda f: webcam.draw_overlay(f, results, 0.5, 0.5, 30.0, 5.0, evidence=True),
+                                      frames)
     return costs, counts
 
 
@@ -262,7 +266,7 @@ def main(argv=None) -> int:
     for name, ms in costs.items():
         print(f"  {name:46} {ms:7.2f}   Pi 4 {pi[name][0]:6.1f}..{pi[name][1]:6.1f}")
     frame_only, face_only = (POLICY, FEATURES, INVOKE), (FACE_POLICY, FACE_FEATURES, FACE_INVOKE)
-    shared = [name for name in costs if name not in (*frame_only, *face_only, HAAR, TRACK)]
+    shared = [name for name in costs if name not in (*frame_only, *face_only, HAAR, TRACK, EVIDENCE_OVERLAY)]
     per_roi = {"full": [*shared, *frame_only]}
     if faces is not None:
         per_roi["face, search every frame"] = [*shared, *face_only, HAAR]

@@ -601,3 +601,34 @@ def test_overlay_marks_a_region_out_of_scope_amber_and_says_so():
     box_edge = (100, 40)  # a point on the box's left edge (x 40, y 60..209), BGR
     assert tuple(drawn(fake)[box_edge[0], box_edge[1]]) == (40, 40, 230)  # red
     assert tuple(drawn(unlike)[box_edge[0], box_edge[1]]) == (0, 190, 255)  # amber
+
+
+def test_overlay_evidence_tints_each_crop_by_its_own_score_and_draws_the_scale():
+    from deepfake_dct.apps.webcam.overlay import draw_overlay
+    from deepfake_dct.apps.webcam.regions import RegionResult
+    from deepfake_dct.detector import Box, CropScore, Detection
+
+    crops = (CropScore(Box(0, 0, 100, 100), 0.0), CropScore(Box(0, 100, 100, 100), 1.0))
+    result = RegionResult((40, 60, 200, 150), "ok", Detection("fake", 0.9, 0.5, crops=crops))
+
+    def drawn(evidence: bool) -> np.ndarray:
+        frame = np.full((240, 320, 3), 128, np.uint8)
+        return draw_overlay(frame, [result], 0.9, 0.5, None, None, evidence=evidence)
+
+    plain, tinted = drawn(False), drawn(True)
+    real_crop, fake_crop = tinted[60 + 50, 40 + 50].astype(int), tinted[60 + 50, 140 + 50].astype(int)  # BGR
+    assert real_crop[1] > real_crop[2] and fake_crop[2] > fake_crop[1]  # green where real, red where fake
+    assert tuple(plain[110, 90]) == (128, 128, 128) and tuple(plain[110, 190]) == (128, 128, 128)
+    assert tuple(tinted[225, 8]) != (128, 128, 128)  # the scale's bar, bottom left
+    np.testing.assert_array_equal(tinted[80:200, 250:], plain[80:200, 250:])  # nowhere else touched
+
+
+def test_run_with_evidence_tints_the_frames_it_shows(detector):
+    shown = {}
+    for evidence in (False, True):
+        window = ScriptedWindow(["quit"])
+        webcam.run(ListSource([upscaled(REAL, 256)]), detector, webcam.RunOptions(evidence=evidence), window=window,
+                   log=lambda _: None)
+        shown[evidence] = window.shown[0]
+    assert not np.array_equal(shown[True], shown[False])
+    assert cli.build_parser().parse_args(["--evidence"]).evidence

@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-display", action="store_true", help="no window: one JSON line per classified region on stdout"
     )
     p.add_argument(
+        "--evidence",
+        action="store_true",
+        help="tint each crop the model read by its own p_fake (green real .. red fake) in the window and recording",
+    )
+    p.add_argument(
         "--every", type=_positive_int, default=1, metavar="N", help="classify every Nth frame (default 1)"
     )
     p.add_argument(
@@ -152,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         every=args.every,
         smooth=args.smooth,
         json_out=sys.stdout if args.no_display else None,
+        evidence=args.evidence,
         record=args.record,
         snapshot_dir=args.snapshot_dir,
     )

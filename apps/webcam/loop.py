@@ -40,6 +40,8 @@ class RunOptions:
     """Video file the overlaid frames are written to (.mp4: mp4v, .avi: MJPG)."""
     overlay: bool = False
     """Draw the overlay even without a window or a recording (for benchmarks)."""
+    evidence: bool = False
+    """Tint each crop the model read by its own p_fake in the overlay (the evidence map)."""
     snapshot_dir: str = "."
     """Where the ``s`` key saves snapshots."""
 
@@ -87,7 +89,7 @@ def run(
                 if options.json_out is not None:
                     write_json_lines(options.json_out, index, results, smoothed, threshold, latency_ms)
             if draw:
-                draw_overlay(frame, results, smoothed, threshold, meter.fps, latency_ms)
+                draw_overlay(frame, results, smoothed, threshold, meter.fps, latency_ms, options.evidence)
             if recorder is not None:
                 recorder.write(frame)
             meter.tick()

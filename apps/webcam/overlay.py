@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from deepfake_dct.apps.evidence import EVIDENCE_COLOURS, colours_of, evidence_colour
 from deepfake_dct.apps.webcam.errors import WebcamError
 from deepfake_dct.apps.webcam.opencv import cv2
 from deepfake_dct.apps.webcam.regions import RegionResult, frame_score
@@ -29,6 +30,36 @@ def _text(frame: np.ndarray, text: str, origin: tuple[int, int], scale: float, c
     return th + 2 * base + 2
 
 
+#: How much of a crop's own pixels its evidence tint covers (the rest shows through).
+EVIDENCE_ALPHA = 0.35
+#: The colour scale's bar, in pixels at the overlay's smallest text scale.
+SCALE_BAR = (120, 10)
+
+
+def draw_evidence(frame: np.ndarray, results: Sequence[RegionResult], scale: float) -> None:
+    """Tints each crop the model read, in each region, by its own p_fake (the evidence map's scale:
+    green 0, amber 0.5, red 1), outlined, and draws that scale's bar under the headline."""
+    for r in results:
+        if r.detection is None:
+            continue
+        x, y, _, _ = r.box
+        for crop in r.detection.crops:
+            top, left = y + crop.box.top, x + crop.box.left
+            patch = frame[top : top + crop.box.height, left : left + crop.box.width]
+            colour = evidence_colour(crop.p_fake)[::-1]  # RGB -> BGR
+            tint = np.empty_like(patch)
+            tint[:] = colour
+            cv2.addWeighted(tint, EVIDENCE_ALPHA, patch, 1.0 - EVIDENCE_ALPHA, 0.0, dst=patch)
+            cv2.rectangle(frame, (left, top), (left + crop.box.width - 1, top + crop.box.height - 1), colour, 1)
+    width, height = (round(v * scale / 0.45) for v in SCALE_BAR)
+    x, y = 6, frame.shape[0] - height - 8
+    if y < 0 or x + width > frame.shape[1]:
+        return  # a frame too small for the scale's bar
+    bar = colours_of(np.linspace(0.0, 1.0, width), 0.0, 1.0, EVIDENCE_COLOURS)[:, ::-1]  # RGB -> BGR
+    frame[y : y + height, x : x + width] = np.rint(bar).astype(np.uint8)[None]
+    _text(frame, "crops: real 0 .. 1 fake", (x + width + 6, y + height), scale, _WHITE)
+
+
 def draw_overlay(
     frame: np.ndarray,
     results: Sequence[RegionResult],
@@ -36,11 +67,15 @@ def draw_overlay(
     threshold: float,
     fps: float | None,
     latency_ms: float | None,
+    evidence: bool = False,
 ) -> np.ndarray:
     """Draws the boxes with their label and p_fake, the smoothed verdict, FPS and latency onto
     ``frame`` (in place). A frame without a verdict (no face, too small) says so instead of a verdict;
-    a box the runtime calls out of scope is amber and says "not a photo?"."""
+    a box the runtime calls out of scope is amber and says "not a photo?". With ``evidence``, each
+    crop the model read is tinted by its own p_fake first (:func:`draw_evidence`)."""
     scale = max(0.45, frame.shape[1] / 1400)
+    if evidence:
+        draw_evidence(frame, results, scale)
     for r in results:
         if r.box is None:
             continue
