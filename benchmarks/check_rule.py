@@ -6,7 +6,8 @@
 v17 is the rule of "A third seed" (v20-v24 reuse it; the default); v25 is "The issue's own goals
 as the bar": the same four checks on these reports, with the issue's limits where it sets them, so
 its lines are numbered 2 to 5 as in NATIVE.md (its line 1, the gate, and line 6, the speed, are not
-read off these reports). Prints PASS or FAIL with the figures for each line, then other figures
+read off these reports); v26 ("Diffusion faces in training, as luma") is v25's with the bundled
+file's ECE as its limit and two lines more, 7 (the SDFD faces) and 8 (photos warned out of scope). Prints PASS or FAIL with the figures for each line, then other figures
 the NATIVE.md tables carry. Exit status: 0 when every line passes, 1 when one fails, 2 when a
 report is missing or lacks a source the rule names. The limits below are the rules', each written
 before the models it judges trained; change them only with a new rule written in NATIVE.md first.
@@ -44,6 +45,12 @@ class Rule:
     non_photos_warned: float = 0.90
     ece: float = 0.067
     ece_q75: float = 0.053
+    # Rules from v26 on: the SDFD diffusion faces (seen in training), held out: ROC AUC pooled and
+    # the share caught; and the held-out photos, real and fake, given the out-of-scope warning.
+    # None: not a line of this rule.
+    sdfd_auc: float | None = None
+    sdfd_caught: float | None = None
+    photos_warned: float | None = None
 
 
 RULES = {
@@ -53,6 +60,10 @@ RULES = {
     "v25": Rule(first_line=2, stylegan2_auc=0.95, stylegan2_caught=0.90, stylegan2_q75_auc=0.90,
                 stylegan2_q75_caught=0.0, all_reals_flagged=0.05, lfw_flagged=0.10, any_kind_flagged=0.10,
                 lossless_ffhq_flagged_images=4, stylegan3_auc_mean=0.64, stylegan3_auc_pooled=0.90),
+    "v26": Rule(first_line=2, stylegan2_auc=0.95, stylegan2_caught=0.90, stylegan2_q75_auc=0.90,
+                stylegan2_q75_caught=0.0, all_reals_flagged=0.05, lfw_flagged=0.10, any_kind_flagged=0.10,
+                lossless_ffhq_flagged_images=4, stylegan3_auc_mean=0.64, stylegan3_auc_pooled=0.90,
+                ece=0.0325, ece_q75=0.0302, sdfd_auc=0.85, sdfd_caught=0.50, photos_warned=0.05),
 }
 
 
@@ -133,7 +144,20 @@ def check(reports: dict[str, dict], rule: Rule = RULES["v17"]) -> list[tuple[str
                   and ece <= r.ece and ece_q75 <= r.ece_q75,
                   f"a x0.5 resize moves reals at most {moves[worst]:.1f} points (<= {r.resize_points:g}; {worst}, clean {clean:.3f});"
                   f" non-photos warned {every_other['out_of_scope']:.3f} of {every_other['images']} (>= {r.non_photos_warned});"
-                  f" ECE {ece:.3f} / after q75 {ece_q75:.3f} (<= {r.ece} / {r.ece_q75})"))
+                  f" ECE {ece:.4f} / after q75 {ece_q75:.4f} (<= {r.ece} / {r.ece_q75})"))
+    if r.sdfd_auc is not None:
+        sd = _source(s, "fake", "stable-diffusion-2.1", "sources")
+        lines.append((str(n + 5), sd["roc_auc_vs_reals"] >= r.sdfd_auc and sd["flagged_fake"] >= r.sdfd_caught,
+                      f"SDFD ROC AUC pooled {sd['roc_auc_vs_reals']:.4f} (>= {r.sdfd_auc}), caught {sd['flagged_fake']:.4f}"
+                      f" (>= {r.sdfd_caught}); after q75 {_source(q, 'fake', 'stable-diffusion-2.1', 'sources_q75')['roc_auc_vs_reals']:.4f}"))
+    if r.photos_warned is not None:
+        photos = stored["sources"]
+        if not all("out_of_scope" in row for row in photos):
+            raise RuleInputError("sources: no out-of-scope shares (the model file records no scope)")
+        n_photos = sum(row["images"] for row in photos)
+        warned = sum(row["out_of_scope"] * row["images"] for row in photos) / n_photos
+        lines.append((str(n + 6), warned <= r.photos_warned,
+                      f"held-out photos warned out of scope {warned:.4f} of {n_photos} (<= {r.photos_warned})"))
     return lines
 
 
@@ -144,7 +168,8 @@ def others(reports: dict[str, dict]) -> list[str]:
     conditions = {row["condition"]: row for row in inv.get("invariance", [])}
     out = [f"invariance ROC AUC clean {conditions['clean']['roc_auc']:.3f}"
            + (f", after JPEG q75 {conditions['JPEG q75']['roc_auc']:.3f}" if "JPEG q75" in conditions else "")]
-    out += [f"{name} (never seen) pooled ROC AUC {s[('fake', name)]['roc_auc_vs_reals']:.3f}"
+    out += [f"{name} (never seen{' by native_v1 runs' if name == 'stable-diffusion-2.1' else ''}) pooled ROC AUC "
+            f"{s[('fake', name)]['roc_auc_vs_reals']:.3f}"
             for name in ("stable-diffusion", "stable-diffusion-2.1", "cyclegan") if ("fake", name) in s]
     out.append("flagged per real source: " + ", ".join(
         f"{row['source']} {row['flagged_fake']:.3f}" for row in stored["sources"] if row["class"] == "real"))
