@@ -119,3 +119,46 @@ def test_the_share_of_photos_warned_out_of_scope_is_printed_beside_the_rule(tmp_
 def test_an_unknown_rule_is_refused_with_status_2(tmp_path, capsys):
     assert check_rule.main(["--rule", "v99", str(_write(tmp_path, _passing()))]) == 2
     assert "invalid choice: 'v99'" in capsys.readouterr().err
+
+
+def _v26_passing() -> dict[str, dict]:
+    """v25's passing reports with what v26 reads besides: SDFD held out, the photos' out-of-scope
+    shares, and an ECE inside the bundled file's."""
+    reports = copy.deepcopy(_passing())
+    for name, caught, auc in (("sources", 0.6, 0.9), ("sources_q75", 0.3, 0.8)):
+        reports[name]["sources"].append(_fake("stable-diffusion-2.1", caught, auc, auc))
+    for row in reports["sources"]["sources"]:
+        row["out_of_scope"] = 0.01
+    reports["sources"]["clean"]["expected_calibration_error"] = 0.03
+    reports["sources_q75"]["clean"]["expected_calibration_error"] = 0.029
+    return reports
+
+
+def test_rule_v26_adds_the_sdfd_and_photos_warned_lines_7_and_8(tmp_path, capsys):
+    assert check_rule.main(["--rule", "v26", str(_write(tmp_path, _v26_passing()))]) == 0
+    printed = capsys.readouterr().out
+    assert [f"PASS  line {n}:" in printed for n in (2, 3, 4, 5, 7, 8)] == [True] * 6
+    assert "SDFD ROC AUC pooled 0.9000 (>= 0.85), caught 0.6000 (>= 0.5); after q75 0.8000" in printed
+
+
+@pytest.mark.parametrize("change, failing", [
+    (lambda r: r["sources"]["sources"][-1].update(flagged_fake=0.4), "line 7"),          # SDFD mostly missed
+    (lambda r: r["sources"]["sources"][-1].update(roc_auc_vs_reals=0.84), "line 7"),
+    (lambda r: r["sources"]["sources"][0].update(out_of_scope=0.2), "line 8"),           # LFW warned
+    (lambda r: r["sources"]["clean"].update(expected_calibration_error=0.033), "line 5"),  # worse than bundled
+])
+def test_rule_v26_fails_the_line_whose_limit_is_missed(tmp_path, capsys, change, failing):
+    reports = _v26_passing()
+    change(reports)
+    assert check_rule.main(["--rule", "v26", str(_write(tmp_path, reports))]) == 1
+    assert capsys.readouterr().out.rstrip().endswith(f"the rule fails: {failing}")
+
+
+def test_rule_v26_without_sdfd_or_scope_shares_is_status_2(tmp_path, capsys):
+    reports = _v26_passing()
+    del reports["sources"]["sources"][0]["out_of_scope"]
+    assert check_rule.main(["--rule", "v26", str(_write(tmp_path / "a", reports))]) == 2
+    assert "no out-of-scope shares" in capsys.readouterr().err
+    reports = _passing()
+    assert check_rule.main(["--rule", "v26", str(_write(tmp_path / "b", reports))]) == 2
+    assert "no fake source named 'stable-diffusion-2.1'" in capsys.readouterr().err
