@@ -26,6 +26,7 @@ FAMILIES = {
     "jpeg": (OPERATIONS["jpeg"], "JPEG q{:g}"),
     "downscale": (OPERATIONS["downscale"], "downscale x{:g}"),
     "blur": (OPERATIONS["blur"], "blur sigma {:g}"),
+    "sharpen": (OPERATIONS["sharpen"], "sharpen x{:g}"),
     "noise": (OPERATIONS["noise"], "noise sigma {:g}"),
     "crop": (OPERATIONS["centre_crop"], "centre crop {:.0%}"),
     **{f"resize-{name}": (OPERATIONS[f"resize-{name}"], f"resize x{{:g}} {name}") for name in FILTERS},
@@ -77,6 +78,7 @@ STRENGTHS = {
     "jpeg": (95, 85, 75, 50, 30),
     "downscale": (0.9, 0.75, 0.5),
     "blur": (0.5, 1.0, 2.0),
+    "sharpen": (1.0, 2.0),
     "noise": (2.0, 5.0, 10.0),
     "crop": (0.9, 0.75),
 }

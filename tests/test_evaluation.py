@@ -146,10 +146,11 @@ def test_markdown_table_formats_floats_and_blanks():
 
 # --- perturbations ---------------------------------------------------------------------------------
 
-def test_robustness_matrix_holds_every_strength_of_the_issue():
+def test_robustness_matrix_holds_every_strength_of_the_issue_and_sharpening():
     assert STRENGTHS == {"jpeg": (95, 85, 75, 50, 30), "downscale": (0.9, 0.75, 0.5),
-                         "blur": (0.5, 1.0, 2.0), "noise": (2.0, 5.0, 10.0), "crop": (0.9, 0.75)}
-    assert ROBUSTNESS[0] is CLEAN and ROBUSTNESS[-1] is COMBINED and len(ROBUSTNESS) == 18
+                         "blur": (0.5, 1.0, 2.0), "sharpen": (1.0, 2.0), "noise": (2.0, 5.0, 10.0),
+                         "crop": (0.9, 0.75)}
+    assert ROBUSTNESS[0] is CLEAN and ROBUSTNESS[-1] is COMBINED and len(ROBUSTNESS) == 20
     assert [f for f, _ in COMBINED.steps] == ["crop", "downscale", "blur", "noise", "jpeg"]
 
 
@@ -181,6 +182,18 @@ def test_stronger_perturbation_moves_the_image_further(face_like):
     for family, strengths in STRENGTHS.items():
         damages = [damage(family, s) for s in strengths]
         assert damages == sorted(damages) and damages[0] > 0, family
+
+
+def test_sharpening_lifts_the_high_frequencies_that_blur_lowers(face_like):
+    from deepfake_dct.detector.features import log_dct
+
+    def high_band(rgb):  # mean log-DCT of the crop's upper half of frequencies, both axes
+        spectrum = log_dct(rgb[None, :128, :128])[0].mean(axis=-1)
+        return spectrum[64:, 64:].mean()
+
+    sharpened = Condition.single("sharpen", 2.0).apply(face_like, seed=0, key="a.png")
+    blurred = Condition.single("blur", 1.0).apply(face_like, seed=0, key="a.png")
+    assert high_band(sharpened) > high_band(face_like) > high_band(blurred)
 
 
 def test_condition_unknown_family_raises():
