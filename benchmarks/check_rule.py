@@ -151,14 +151,22 @@ def check(reports: dict[str, dict], rule: Rule = RULES["v17"]) -> list[tuple[str
                       f"SDFD ROC AUC pooled {sd['roc_auc_vs_reals']:.4f} (>= {r.sdfd_auc}), caught {sd['flagged_fake']:.4f}"
                       f" (>= {r.sdfd_caught}); after q75 {_source(q, 'fake', 'stable-diffusion-2.1', 'sources_q75')['roc_auc_vs_reals']:.4f}"))
     if r.photos_warned is not None:
-        photos = stored["sources"]
-        if not all("out_of_scope" in row for row in photos):
+        if (photos := _photos_warned(stored)) is None:
             raise RuleInputError("sources: no out-of-scope shares (the model file records no scope)")
-        n_photos = sum(row["images"] for row in photos)
-        warned = sum(row["out_of_scope"] * row["images"] for row in photos) / n_photos
+        warned, n_photos = photos
         lines.append((str(n + 6), warned <= r.photos_warned,
                       f"held-out photos warned out of scope {warned:.4f} of {n_photos} (<= {r.photos_warned})"))
     return lines
+
+
+def _photos_warned(stored: dict) -> tuple[float, int] | None:
+    """(share given the out-of-scope warning, images) over every held-out photo, real and fake;
+    None when the report has no out-of-scope shares (a model file without a scope)."""
+    photos = stored["sources"]
+    if not all("out_of_scope" in row for row in photos):
+        return None
+    n = sum(row["images"] for row in photos)
+    return sum(row["out_of_scope"] * row["images"] for row in photos) / n, n
 
 
 def others(reports: dict[str, dict]) -> list[str]:
@@ -173,12 +181,10 @@ def others(reports: dict[str, dict]) -> list[str]:
             for name in ("stable-diffusion", "stable-diffusion-2.1", "cyclegan") if ("fake", name) in s]
     out.append("flagged per real source: " + ", ".join(
         f"{row['source']} {row['flagged_fake']:.3f}" for row in stored["sources"] if row["class"] == "real"))
-    photos = stored["sources"]
-    if all("out_of_scope" in row for row in photos):  # issue 13: at most 5%; no rule read it before v25 shipped
-        n = sum(row["images"] for row in photos)
-        warned = sum(row["out_of_scope"] * row["images"] for row in photos) / n
+    if (photos := _photos_warned(stored)) is not None:  # issue 13: at most 5%; v26 made it a rule line
+        warned, n = photos
         out.append(f"held-out photos warned out of scope {warned:.3f} of {n} (issue 13: <= 0.05); per source: "
-                   + ", ".join(f"{row['source']} {row['out_of_scope']:.3f}" for row in photos))
+                   + ", ".join(f"{row['source']} {row['out_of_scope']:.3f}" for row in stored["sources"]))
     return out
 
 

@@ -19,15 +19,7 @@ import numpy as np
 
 from deepfake_dct.evaluation.metrics import expected_calibration_error
 from deepfake_dct.evaluation.report import read_clean_scores
-
-#: Scores are stored to six decimals: 0 and 1 are clipped this far inside before the logit.
-EPS = 1e-6
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, EPS, 1.0 - EPS)
-    return np.log(p / (1.0 - p))
-
+from deepfake_dct.training.metrics import logit
 
 def log_loss(labels: np.ndarray, z: np.ndarray, a: float, b: float) -> float:
     t = a * z + b

@@ -52,6 +52,7 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
     sources = np.array([source_of(item) for item in scores.items], dtype=object)
     real = labels == 0
     real_sources = sorted(set(sources[real]))
+    several = len(real_sources) + len(set(sources[~real])) > 1  # else no image would be left out
     rows = []
     for label in (0, 1):
         for source in sorted(set(sources[labels == label])):
@@ -73,7 +74,7 @@ def source_rows(scores: Scores, threshold: float, condition: int = 0,
                 row["uncertain"] = float(np.mean([is_uncertain(float(x), threshold, uncertain_band) for x in p[mask]]))
             if scores.out_of_scope is not None:
                 row["out_of_scope"] = float(scores.out_of_scope[condition][mask].mean())
-            if len(real_sources) + len(set(sources[~real])) > 1:
+            if several:
                 row["ece_without"] = metrics.expected_calibration_error(labels[~mask], p[~mask])
             rows.append(row)
     return rows

@@ -83,14 +83,15 @@ def summary(labels, scores, threshold: float) -> dict:
     }
 
 
-def _logit(p) -> np.ndarray:
+def logit(p) -> np.ndarray:
+    """log(p / (1 - p)), p clipped 1e-6 inside 0 and 1 (scores are stored to six decimals)."""
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1.0 - 1e-6)
     return np.log(q) - np.log1p(-q)
 
 
 def apply_temperature(p_fake, temperature: float) -> np.ndarray:
     """Scores recalibrated as ``ModelSpec.aggregate`` does: sigmoid(logit(p) / temperature)."""
-    return 1.0 / (1.0 + np.exp(-_logit(p_fake) / temperature))
+    return 1.0 / (1.0 + np.exp(-logit(p_fake) / temperature))
 
 
 #: The temperatures :func:`fit_temperature` chooses from: a log grid from 1/8 to 8.
@@ -102,6 +103,6 @@ def fit_temperature(labels, p_fake) -> float:
     scaling, Guo et al. 2017), searched on :data:`TEMPERATURES`. It rescales confidence and
     leaves every ranking (ROC AUC) as it was."""
     y = np.asarray(labels, dtype=np.float64)
-    z = _logit(p_fake)
+    z = logit(p_fake)
     losses = [np.mean(np.logaddexp(0.0, -z / t) * y + np.logaddexp(0.0, z / t) * (1 - y)) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))])
