@@ -25,11 +25,15 @@ FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 def main(folders: list[str]) -> int:
     for folder in map(Path, folders):
-        own = json.loads((folder / "report.json").read_text())["calibration"].get("at_own_base_rate")
+        try:
+            own = json.loads((folder / "report.json").read_text())["calibration"].get("at_own_base_rate")
+            labels, p_fake = read_clean_scores(folder / "scores.csv")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            print(f"ERROR: {folder}: not a folder `deepfake-dct evaluate --out` wrote ({e})", file=sys.stderr)
+            return 2
         if own is None:
             print(f"ERROR: {folder}: the model file records no calibration base rate", file=sys.stderr)
             return 2
-        labels, p_fake = read_clean_scores(folder / "scores.csv")
         share = float(labels.mean())
         errors = [f"x{k:g} {expected_calibration_error(labels, at_base_rate(p_fake, own['calibration_base_rate'], min(share * k, 0.999))):.4f}"
                   for k in FACTORS]

@@ -65,8 +65,11 @@ def main(argv: list[str]) -> int:
         name, _, strength = args.perturb.partition(":")
         try:
             operation, value = OPERATIONS[name], float(strength)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(strength)
         except (KeyError, ValueError):
-            print(f"ERROR: --perturb takes OP:STRENGTH with OP one of {', '.join(OPERATIONS)}, got {args.perturb!r}.",
+            print(f"ERROR: --perturb takes OP:STRENGTH, OP one of {', '.join(OPERATIONS)} and STRENGTH a positive "
+                  f"number, got {args.perturb!r}.",
                   file=sys.stderr)
             return 2
         rng = np.random.default_rng(0)

@@ -295,13 +295,16 @@ def scores_csv(scores: Scores) -> bytes:
 
 def read_clean_scores(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(labels, clean p_fake) of a ``scores.csv`` that :func:`scores_csv` wrote; ValueError, with
-    the file's name, for anything else."""
+    the file's name, for anything else, a file without a single score included."""
     try:
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
-        return np.array([int(r["label"]) for r in rows]), np.array([float(r["clean"]) for r in rows])
+        labels, p_fake = np.array([int(r["label"]) for r in rows]), np.array([float(r["clean"]) for r in rows])
     except (OSError, KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: not a readable scores.csv of `deepfake-dct evaluate` ({e!r})") from e
+    if not len(labels):
+        raise ValueError(f"{path}: a scores.csv without a single score")
+    return labels, p_fake
 
 
 def write_outputs(out: Path, report: dict, scores: Scores) -> list[Path]:

@@ -309,6 +309,13 @@ def test_evaluate_cli_smoke_writes_report_plots_and_robustness_and_exits_1_for_t
     assert f"x1 {own['expected_calibration_error']:.4f}" in table and table.count(", x") == 4
 
 
+def test_ece_at_base_rates_on_a_folder_evaluate_did_not_write_says_so_with_status_2(tmp_path):
+    result = subprocess.run([sys.executable, "benchmarks/ece_at_base_rates.py", str(tmp_path)], capture_output=True,
+                            text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"ERROR: {tmp_path}: not a folder `deepfake-dct evaluate --out` wrote")
+
+
 def test_evaluate_tflite_does_not_import_tensorflow_or_matplotlib_without_out(data):
     code = (
         "import sys\nfrom deepfake_dct.evaluation.cli import main\n"

@@ -59,3 +59,12 @@ def test_unreadable_or_one_class_fit_files_exit_2(tmp_path, capsys):
     reals = write_scores(tmp_path / "reals.csv", [0, 0], [0.1, 0.2])
     assert platt.main(["--fit", str(reals)]) == 2
     assert "one class only" in capsys.readouterr().err
+
+
+def test_a_scores_file_without_a_single_score_exits_2(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("path,label,clean\n")
+    fit = write_scores(tmp_path / "fit.csv", [0, 1], [0.2, 0.8])
+    for argv in (["--fit", str(empty)], ["--fit", str(fit), "--score", str(empty)]):
+        assert platt.main(argv) == 2
+        assert "without a single score" in capsys.readouterr().err

@@ -68,3 +68,10 @@ def test_perturb_reads_each_image_after_that_operation(tmp_path, capsys):
     assert f"distance median {blurred:.2f}," in out
     assert scope_distances.main([str(tmp_path), "--perturb", "melt:3"]) == 2
     assert "--perturb takes OP:STRENGTH" in capsys.readouterr().err
+
+
+def test_perturb_refuses_a_strength_that_is_not_a_positive_number(tmp_path, capsys):
+    shutil.copy(DATA / "real_ffhq_r1281.png", tmp_path / "face.png")
+    for bad in ("crop:0", "blur:-1", "sharpen:nan", "jpeg:"):
+        assert scope_distances.main([str(tmp_path), "--perturb", bad]) == 2, bad
+        assert "STRENGTH a positive number" in capsys.readouterr().err
